@@ -1,0 +1,176 @@
+"""The ECS control plane: placement of new tasks, stop decisions, and the services' schedulers.
+
+It talks to hosts only through the agent interface (``start_task``, ``stop_task``,
+``terminate``) and hears back through the recorder's ``on_task_state`` callback, so the
+same code can drive the simulated agent and, later, a Docker-backed one.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..model.cluster import ACTIVE, INACTIVE, Cluster
+from ..model.recorder import Recorder
+from ..model.task import (
+    PROVISIONING,
+    RUNNING,
+    STOPPED,
+    STOPPING,
+    STOPPING_STATES,
+    Task,
+    host_terminated_reason,
+)
+from ..placement import place
+
+_LEAVING = STOPPING_STATES | {STOPPED}
+_FREES_CONTROL_PLANE = frozenset((STOPPING, STOPPED))
+
+
+class ControlPlane:
+    """Places tasks, decides stops and keeps the services at their desired counts."""
+
+    def __init__(self, env, cluster: Cluster, recorder: Recorder, timing) -> None:  # noqa: ANN001
+        self.env = env
+        self.cluster = cluster
+        self.rec = recorder
+        self.timing = timing
+        self.agents: list = []  # slot -> agent
+        self.services: dict[str, object] = {}  # name -> ServiceScheduler, in file order
+        self.crash_faults: dict[str, list] = {}  # service name -> crash fault runtimes
+        self.task_count = 0
+        self.incident_count = 0
+        recorder.listener = self
+
+    # ------------------------------------------------------------------ launching
+    def launch(self, spec, group: str, service, started_by: str, strategies, constraints, rng,  # noqa: ANN001
+               duration: float) -> tuple[Task | None, object]:
+        """Place one task and hand it to its instance's agent; ``(None, decision)`` if nothing fits."""
+        view = self.cluster.view
+        decision = place(spec.demand, view, strategies, constraints, group, rng)
+        slot = decision.instance
+        if slot < 0:
+            closest = view.instance_ids[decision.closest] if decision.closest >= 0 else ""
+            self.rec.placement_failure(service.name if service is not None else "", group, spec.key,
+                                       started_by, decision.reason, closest)
+            return None, decision
+        self.task_count += 1
+        task = Task(self.task_count, spec, group, service, started_by, slot, duration)
+        self.cluster.reserve(slot, task)
+        self.rec.log.tasks.append((
+            task.id, spec.key, spec.family, group, service.name if service is not None else "", started_by,
+            "EC2", spec.network_mode, task.cpu, task.memory, spec.host_ports, self.env.now,
+        ))
+        if service is not None:
+            service.live[task.id] = task
+            service.not_stopped += 1
+        self.rec.task_state(task, PROVISIONING)
+        agent = self.agents[slot]
+        if started_by == "warmStart":
+            agent.warm_start(task)
+        else:
+            agent.start_task(task)
+        return task, decision
+
+    def run_task(self, spec, count: int, group: str, started_by: str, strategies, constraints, rng,  # noqa: ANN001
+                 durations) -> list[Task]:
+        """RunTask: place ``count`` tasks; each that finds no instance is a placement failure."""
+        started = []
+        for k in range(count):
+            task, _ = self.launch(spec, group, None, started_by, strategies, constraints, rng, durations[k])
+            if task is not None:
+                started.append(task)
+        return started
+
+    # ------------------------------------------------------------------ stopping
+    def stop_task(self, task: Task, stop_code: str, reason: str) -> None:
+        """Decide to stop a task (desired status STOPPED) and ask its agent to stop it."""
+        if not task.desired_running:
+            return
+        task.stop_code = stop_code
+        task.stop_reason = reason
+        self._desired_stopped(task, task.state)
+        self.agents[task.slot].stop_task(task)
+
+    def terminate_instance(self, slot: int, reason: str, incident: str = "") -> None:
+        """EC2 terminated the instance: ECS marks it INACTIVE and its tasks STOPPED."""
+        info = self.cluster.infos[slot]
+        if info.status == INACTIVE:
+            return
+        old = info.status
+        self.cluster.deactivate(slot)
+        self.rec.instance_state(slot, old, INACTIVE, reason, incident)
+        self.agents[slot].terminate(host_terminated_reason(info.id), incident)
+
+    def _desired_stopped(self, task: Task, old_state: str) -> None:
+        task.desired_running = False
+        self.cluster.release_desired(task.slot, task)
+        if task.service is not None:
+            task.service.on_leaving(task, old_state)
+
+    # ------------------------------------------------------------------ hearing from agents
+    def on_task_state(self, task: Task, old: str, new: str) -> None:
+        """Every recorded transition passes here (the agent interface's report channel)."""
+        if new == RUNNING:
+            task.ever_running = True
+            if task.service is not None:
+                task.service.on_running(task)
+            return
+        if new not in _LEAVING:
+            return
+        if task.desired_running:
+            self._desired_stopped(task, old)
+        if task.cp_held and new in _FREES_CONTROL_PLANE:
+            task.cp_held = False
+            self.cluster.release(task.slot, task)
+            self.capacity_appeared()
+        if new == STOPPED and task.service is not None:
+            task.service.on_stopped(task)
+
+    def capacity_appeared(self) -> None:
+        """Resources were freed or an instance registered."""
+        for service in self.services.values():
+            if service.backoff_until > self.env.now:
+                service.capacity_appeared()
+
+    def instance_registered(self, slot: int) -> None:
+        info = self.cluster.infos[slot]
+        if info.status == INACTIVE:
+            return
+        self.cluster.activate(slot)
+        self.rec.instance_state(slot, "REGISTERING", ACTIVE)
+        self.capacity_appeared()
+
+    # ------------------------------------------------------------------ faults the tasks meet
+    def crash_delay(self, task: Task) -> tuple[float, object]:
+        """Time until ``task`` (now RUNNING) crashes, and the fault responsible (inf, None if never)."""
+        if task.service is None:
+            return math.inf, None
+        faults = self.crash_faults.get(task.service.name)
+        if not faults:
+            return math.inf, None
+        best, best_fault = math.inf, None
+        now = self.env.now
+        for fault in faults:
+            delay = fault.draw(now)
+            if delay < best:
+                best, best_fault = delay, fault
+        return best, best_fault
+
+    def record_crash(self, task: Task, fault) -> str:  # noqa: ANN001
+        """A crash happened now: open its incident and return the incident id."""
+        incident = self.new_incident()
+        self.rec.fault(incident, "fault", "task_crash", fault.name,
+                       instance_id=self.rec.instance_ids[task.slot], az=self.rec.instance_azs[task.slot],
+                       service=task.service.name)
+        return incident
+
+    def new_incident(self) -> str:
+        self.incident_count += 1
+        return f"inc-{self.incident_count:04d}"
+
+    # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def np_slots(tasks: list[Task]) -> np.ndarray:
+        return np.fromiter((t.slot for t in tasks), dtype=np.int64, count=len(tasks))

@@ -1,0 +1,60 @@
+"""Operator actions at given times: updateService, stopTask, runTask, terminateInstance."""
+
+from __future__ import annotations
+
+import math
+
+from ..scenario.models import RunTask, StopTask, TerminateInstance, UpdateService
+from .selection import select_instances
+from .task import RUNNING, USER_INITIATED
+
+
+def action_key(action, position: int) -> str:  # noqa: ANN001
+    """The stable name of an action's random stream: its name, else its kind and position."""
+    return action.name or f"{action.type}[{position}]"
+
+
+def install_actions(world) -> None:  # noqa: ANN001
+    """Start one process per action of the scenario."""
+    for position, action in enumerate(world.scenario.actions):
+        name = action_key(action, position)
+        world.env.process(_perform(world, action, name, world.streams.get("action", name)))
+
+
+def _perform(world, action, name: str, rng):  # noqa: ANN001
+    yield world.env.timeout(action.at)
+    plane, rec = world.plane, world.plane.rec
+    if isinstance(action, UpdateService):
+        rec.action(name, action.type, f"desiredCount={action.desired_count}", service=action.service)
+        plane.services[action.service].set_desired(action.desired_count)
+    elif isinstance(action, StopTask):
+        tasks = _tasks_to_stop(world, action, rng)
+        rec.action(name, action.type, f"stop {' '.join(t.id for t in tasks) or 'nothing'}",
+                   service=action.service or "")
+        for task in tasks:
+            plane.stop_task(task, USER_INITIATED, action.reason)
+    elif isinstance(action, RunTask):
+        rec.action(name, action.type, f"{action.count} x {action.task_definition}")
+        spec = world.spec_for(action.task_definition)
+        durations = ([action.duration.sample(rng) for _ in range(action.count)] if action.duration is not None
+                     else [math.inf] * action.count)
+        plane.run_task(spec, action.count, action.group or f"family:{spec.family}", f"action:{name}",
+                       world.strategies_for(action.placement_strategy, service=False),
+                       world.constraints_for(action.placement_constraints, spec), rng, durations)
+    elif isinstance(action, TerminateInstance):
+        slots = select_instances(world.cluster.infos, action.select, rng)
+        rec.action(name, action.type, " ".join(world.cluster.infos[s].id for s in slots) or "nothing")
+        for slot in slots:
+            plane.terminate_instance(slot, f"Instance terminated by the operator (action {name})")
+
+
+def _tasks_to_stop(world, action: StopTask, rng) -> list:  # noqa: ANN001
+    if action.task_ids is not None:
+        wanted = set(action.task_ids)
+        return [t for t in world.live_tasks() if t.id in wanted]
+    service = world.plane.services[action.service]
+    running = [t for t in service.live.values() if t.state == RUNNING]
+    if len(running) <= action.count:
+        return running
+    picks = sorted(int(k) for k in rng.choice(len(running), size=action.count, replace=False))
+    return [running[k] for k in picks]

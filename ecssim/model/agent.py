@@ -1,0 +1,245 @@
+"""The simulated ECS agent: runs the task lifecycle on one container instance.
+
+This is one implementation of the agent interface the control plane talks to
+(``start_task``, ``stop_task``, ``terminate``; state changes reported through the
+recorder). The Docker-backed agent of a later issue implements the same three calls with
+real containers, so placement and the service scheduler are the same code in both.
+
+Which states take time (EC2 launch type; every transition is recorded, zero-length ones too):
+- PROVISIONING: ``timing.eniAttach`` for awsvpc tasks, else none.
+- PENDING: waiting for the host's own ledger to free resources held by stopping tasks
+  (FIFO, but a task starts as soon as its own resources fit, agent >= 1.73), then the
+  image pull (``timing.imagePull``; cached images cost nothing, per instance), then the
+  container start (``timing.containerStart``).
+- ACTIVATING: none (load balancers and service discovery come later).
+- RUNNING: until the task's own duration ends, it crashes, or it is stopped.
+- DEACTIVATING: none (no load balancer deregistration yet).
+- STOPPING: ``timing.containerStop`` capped by the stop timeout when the task is stopped;
+  none when its essential container exited by itself.
+- DEPROVISIONING: ``timing.eniDetach`` for awsvpc tasks, else none.
+"""
+
+from __future__ import annotations
+
+import math
+
+import simpy
+
+from .recorder import Recorder
+from .task import (
+    ACTIVATING,
+    DEACTIVATING,
+    DEPROVISIONING,
+    ESSENTIAL_CONTAINER_EXITED,
+    ESSENTIAL_EXIT_REASON,
+    PENDING,
+    PROVISIONING,
+    RUNNING,
+    STOPPED,
+    STOPPING,
+    Task,
+)
+
+
+class SimulatedAgent:
+    """The agent of one container instance, with the host's own resource ledger."""
+
+    __slots__ = ("env", "slot", "timing", "rng", "rec", "control", "host_cpu_free", "host_memory_free",
+                 "waiting", "images", "tasks", "alive")
+
+    def __init__(self, env: simpy.Environment, slot: int, cpu: int, memory: int, timing, rng,  # noqa: ANN001
+                 recorder: Recorder, control) -> None:  # noqa: ANN001
+        self.env = env
+        self.slot = slot
+        self.timing = timing
+        self.rng = rng
+        self.rec = recorder
+        self.control = control
+        self.host_cpu_free = cpu
+        self.host_memory_free = memory
+        self.waiting: list[tuple[Task, simpy.Event]] = []
+        self.images: dict[str, object] = {}  # image -> True (cached) or the pull's completion event
+        self.tasks: dict[str, Task] = {}  # live tasks on this host, in arrival order
+        self.alive = True
+
+    # ------------------------------------------------------------------ the agent interface
+    def start_task(self, task: Task) -> None:
+        """Run a task the control plane placed here (it is already recorded as PROVISIONING)."""
+        self.tasks[task.id] = task
+        task.process = self.env.process(self._lifecycle(task))
+
+    def stop_task(self, task: Task) -> None:
+        """Stop a task (its stop code and reason are already set by the control plane)."""
+        process = task.process
+        if process is not None and process.is_alive:
+            process.interrupt("stop")
+
+    def terminate(self, reason_for, incident: str) -> None:  # noqa: ANN001
+        """The host disappeared: every task on it goes straight to STOPPED."""
+        self.alive = False
+        rec = self.rec
+        for task in list(self.tasks.values()):
+            if task.desired_running:
+                task.stop_reason = reason_for
+                task.stop_code = ""
+                task.incident = incident
+            rec.task_state(task, STOPPED)
+            if task.host_acquired:
+                task.host_acquired = False
+                rec.task_event(task, "host_released")
+        self.tasks.clear()
+        self.waiting.clear()
+
+    def warm_start(self, task: Task) -> None:
+        """Bring a task to RUNNING at once (warm start): every transition recorded at t=0."""
+        self.tasks[task.id] = task
+        rec = self.rec
+        rec.task_state(task, PENDING)
+        self._acquire(task)
+        rec.task_event(task, "pull_started")
+        for image in task.spec.images:
+            self.images[image] = True
+        rec.task_event(task, "pull_stopped")
+        rec.task_state(task, ACTIVATING)
+        rec.task_state(task, RUNNING)
+        task.process = self.env.process(self._run(task))
+
+    # ------------------------------------------------------------------ lifecycle
+    def _lifecycle(self, task: Task):
+        env, rec, timing, rng = self.env, self.rec, self.timing, self.rng
+        containers_started = False
+        try:
+            if task.spec.network_mode == "awsvpc":
+                yield env.timeout(timing.eni_attach.sample(rng))
+                if not self.alive:
+                    return
+            rec.task_state(task, PENDING)
+            if self._fits(task):
+                self._acquire(task)
+            else:
+                ready = env.event()  # succeeds once _release has acquired the resources for it
+                self.waiting.append((task, ready))
+                yield ready
+                if not self.alive:
+                    return
+            rec.task_event(task, "pull_started")
+            for image in task.spec.images:
+                pull = self.images.get(image)
+                if pull is None:
+                    pull = env.timeout(timing.image_pull.sample(rng))
+                    self.images[image] = pull
+                    yield pull
+                    self.images[image] = True
+                elif pull is not True:
+                    yield pull
+                if not self.alive:
+                    return
+            rec.task_event(task, "pull_stopped")
+            containers_started = True
+            yield env.timeout(timing.container_start.sample(rng))
+            if not self.alive:
+                return
+            rec.task_state(task, ACTIVATING)
+            rec.task_state(task, RUNNING)
+        except simpy.Interrupt:
+            yield from self._stop_before_running(task, containers_started)
+            return
+        yield from self._run(task)
+
+    def _run(self, task: Task):
+        env = self.env
+        run_for = task.duration
+        crash_after, crash = self.control.crash_delay(task)
+        if crash_after < run_for:
+            run_for = crash_after
+        else:
+            crash = None
+        try:
+            yield env.timeout(run_for) if run_for != math.inf else env.event()
+        except simpy.Interrupt:
+            if self.alive:
+                yield from self._stop_running(task)
+            return
+        if not self.alive:
+            return
+        if crash is not None:
+            task.incident = self.control.record_crash(task, crash)
+        task.stop_code = ESSENTIAL_CONTAINER_EXITED
+        task.stop_reason = ESSENTIAL_EXIT_REASON
+        yield from self._exit(task)
+
+    def _exit(self, task: Task):
+        """The essential container exited by itself: nothing left to stop."""
+        rec = self.rec
+        rec.task_state(task, DEACTIVATING)
+        rec.task_state(task, STOPPING)
+        yield from self._deprovision(task)
+
+    def _stop_running(self, task: Task):
+        """A stop was requested while RUNNING: SIGTERM, wait for exit (at most the stop timeout)."""
+        rec = self.rec
+        rec.task_state(task, DEACTIVATING)
+        rec.task_state(task, STOPPING)
+        yield self.env.timeout(min(self.timing.container_stop.sample(self.rng), task.spec.stop_timeout_s))
+        if self.alive:
+            yield from self._deprovision(task)
+
+    def _stop_before_running(self, task: Task, containers_started: bool):
+        rec = self.rec
+        if task.state == PROVISIONING:
+            rec.task_state(task, DEPROVISIONING)
+        else:
+            self.waiting = [(t, ev) for t, ev in self.waiting if t is not task]
+            rec.task_state(task, STOPPING)
+            if containers_started:
+                yield self.env.timeout(min(self.timing.container_stop.sample(self.rng), task.spec.stop_timeout_s))
+                if not self.alive:
+                    return
+            if task.spec.network_mode == "awsvpc":
+                rec.task_state(task, DEPROVISIONING)
+        if task.spec.network_mode == "awsvpc":
+            yield self.env.timeout(self.timing.eni_detach.sample(self.rng))
+            if not self.alive:
+                return
+        self._finish(task)
+
+    def _deprovision(self, task: Task):
+        rec = self.rec
+        rec.task_state(task, DEPROVISIONING)
+        if task.spec.network_mode == "awsvpc":
+            yield self.env.timeout(self.timing.eni_detach.sample(self.rng))
+            if not self.alive:
+                return
+        self._finish(task)
+
+    def _finish(self, task: Task) -> None:
+        rec = self.rec
+        rec.task_state(task, STOPPED)
+        del self.tasks[task.id]
+        if task.host_acquired:
+            self._release(task)
+
+    # ------------------------------------------------------------------ host ledger
+    def _fits(self, task: Task) -> bool:
+        return task.cpu <= self.host_cpu_free and task.memory <= self.host_memory_free and not self.waiting
+
+    def _acquire(self, task: Task) -> None:
+        self.host_cpu_free -= task.cpu
+        self.host_memory_free -= task.memory
+        task.host_acquired = True
+        self.rec.task_event(task, "host_acquired")
+
+    def _release(self, task: Task) -> None:
+        self.host_cpu_free += task.cpu
+        self.host_memory_free += task.memory
+        task.host_acquired = False
+        self.rec.task_event(task, "host_released")
+        # Agent >= 1.73: start queued tasks in FIFO order as soon as their own resources fit.
+        still_waiting = []
+        for waiting_task, ready in self.waiting:
+            if waiting_task.cpu <= self.host_cpu_free and waiting_task.memory <= self.host_memory_free:
+                self._acquire(waiting_task)
+                ready.succeed()
+            else:
+                still_waiting.append((waiting_task, ready))
+        self.waiting = still_waiting

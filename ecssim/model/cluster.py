@@ -1,0 +1,177 @@
+"""Container instances: the control-plane ledger in numpy arrays, one slot per instance.
+
+The arrays are shared with the placement :class:`~ecssim.placement.ClusterView`, which
+reads them; only this module writes them. Integer slots inside, instance ids at the edges.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..placement import ClusterView
+
+REGISTERING = "REGISTERING"
+ACTIVE = "ACTIVE"
+DRAINING = "DRAINING"
+INACTIVE = "INACTIVE"
+
+_INT_ARRAYS = ("cpu_free", "memory_free", "cpu_registered", "memory_registered")
+
+
+class InstanceInfo:
+    """The fixed facts of one container instance, and its status."""
+
+    __slots__ = ("slot", "id", "fleet", "instance_type", "az", "market", "attributes", "status", "stream_key")
+
+    def __init__(self, slot: int, instance_id: str, fleet: str, instance_type: str, az: str, market: str,
+                 attributes: dict[str, str], stream_key: str) -> None:
+        self.slot = slot
+        self.id = instance_id
+        self.fleet = fleet
+        self.instance_type = instance_type
+        self.az = az
+        self.market = market
+        self.attributes = attributes
+        self.status = REGISTERING
+        self.stream_key = stream_key
+
+
+class Cluster:
+    """All container instances of the run and the control plane's view of their resources."""
+
+    def __init__(self, reserved_ports: list[int], capacity: int = 64) -> None:
+        self.reserved_ports = tuple(sorted(set(int(p) for p in reserved_ports)))
+        self.infos: list[InstanceInfo] = []
+        self._attr_codes: dict[str, dict[str, int]] = {}
+        capacity = max(int(capacity), 1)
+        self.view = ClusterView(
+            instance_ids=[],
+            active=np.zeros(capacity, dtype=bool),
+            connected=np.zeros(capacity, dtype=bool),
+            cpu_free=np.zeros(capacity, dtype=np.int64),
+            memory_free=np.zeros(capacity, dtype=np.int64),
+            cpu_registered=np.zeros(capacity, dtype=np.int64),
+            memory_registered=np.zeros(capacity, dtype=np.int64),
+            tcp_ports_used={},
+            udp_ports_used={},
+            reserved_port_count=np.zeros(capacity, dtype=np.int32),
+            attributes={},
+            group_counts={},
+            running_tasks_count=np.zeros(capacity, dtype=np.int32),
+            n=0,
+        )
+        self._capacity = capacity
+
+    # ------------------------------------------------------------------ instances
+    def add_instance(self, *, fleet: str, instance_type: str, az: str, market: str, cpu: int, memory: int,
+                     attributes: dict[str, str], stream_key: str) -> InstanceInfo:
+        """Add a launched (REGISTERING) instance; it accepts tasks once :meth:`activate` is called."""
+        view = self.view
+        slot = view.n
+        if slot >= self._capacity:
+            self._grow(self._capacity * 2)
+        instance_id = f"i-{slot + 1:017x}"
+        info = InstanceInfo(slot, instance_id, fleet, instance_type, az, market, dict(attributes), stream_key)
+        self.infos.append(info)
+        view.instance_ids.append(instance_id)
+        view.n = slot + 1
+        view.cpu_registered[slot] = cpu
+        view.memory_registered[slot] = memory
+        view.cpu_free[slot] = cpu
+        view.memory_free[slot] = memory
+        for port in self.reserved_ports:
+            self._port_mask(view.tcp_ports_used, port)[slot] = True
+        view.reserved_port_count[slot] = len(self.reserved_ports)
+        for name, value in info.attributes.items():
+            self._set_attribute(slot, name, value)
+        return info
+
+    def activate(self, slot: int) -> None:
+        """The agent registered: the instance is ACTIVE and connected."""
+        self.infos[slot].status = ACTIVE
+        self.view.active[slot] = True
+        self.view.connected[slot] = True
+
+    def deactivate(self, slot: int) -> None:
+        """The instance is gone (INACTIVE): it never takes a task again."""
+        self.infos[slot].status = INACTIVE
+        self.view.active[slot] = False
+        self.view.connected[slot] = False
+
+    def _set_attribute(self, slot: int, name: str, value: str) -> None:
+        attributes = self.view.attributes
+        if name not in attributes:
+            attributes[name] = (np.full(self._capacity, -1, dtype=np.int32), [])
+            self._attr_codes[name] = {}
+        codes, values = attributes[name]
+        code_of = self._attr_codes[name]
+        code = code_of.get(value)
+        if code is None:
+            code = len(values)
+            values.append(value)
+            code_of[value] = code
+        codes[slot] = code
+
+    def _port_mask(self, masks: dict[int, np.ndarray], port: int) -> np.ndarray:
+        mask = masks.get(port)
+        if mask is None:
+            mask = np.zeros(self._capacity, dtype=bool)
+            masks[port] = mask
+        return mask
+
+    def _grow(self, capacity: int) -> None:
+        view = self.view
+        old = self._capacity
+
+        def grown(array: np.ndarray, fill=0) -> np.ndarray:  # noqa: ANN001
+            out = np.full(capacity, fill, dtype=array.dtype)
+            out[:old] = array
+            return out
+
+        for name in _INT_ARRAYS + ("active", "connected", "reserved_port_count", "running_tasks_count"):
+            setattr(view, name, grown(getattr(view, name)))
+        for masks in (view.tcp_ports_used, view.udp_ports_used):
+            for port in list(masks):
+                masks[port] = grown(masks[port])
+        for group in list(view.group_counts):
+            view.group_counts[group] = grown(view.group_counts[group])
+        for name, (codes, values) in list(view.attributes.items()):
+            view.attributes[name] = (grown(codes, -1), values)
+        self._capacity = capacity
+
+    # ------------------------------------------------------------------ control-plane ledger
+    def reserve(self, slot: int, task) -> None:  # noqa: ANN001
+        """Take a newly placed task's resources (and count it as desired RUNNING)."""
+        view = self.view
+        demand = task.spec.demand
+        view.cpu_free[slot] -= task.cpu
+        view.memory_free[slot] -= task.memory
+        for port in demand.tcp_ports:
+            self._port_mask(view.tcp_ports_used, port)[slot] = True
+        for port in demand.udp_ports:
+            self._port_mask(view.udp_ports_used, port)[slot] = True
+        view.reserved_port_count[slot] += len(demand.tcp_ports) + len(demand.udp_ports)
+        counts = view.group_counts.get(task.group)
+        if counts is None:
+            counts = np.zeros(self._capacity, dtype=np.int32)
+            view.group_counts[task.group] = counts
+        counts[slot] += 1
+        view.running_tasks_count[slot] += 1
+
+    def release_desired(self, slot: int, task) -> None:  # noqa: ANN001
+        """The task's desired status became STOPPED: it no longer counts for its group."""
+        view = self.view
+        view.group_counts[task.group][slot] -= 1
+        view.running_tasks_count[slot] -= 1
+
+    def release(self, slot: int, task) -> None:  # noqa: ANN001
+        """Free the task's resources in the control-plane ledger (at STOPPING, ecs-reference 2.6)."""
+        view = self.view
+        demand = task.spec.demand
+        view.cpu_free[slot] += task.cpu
+        view.memory_free[slot] += task.memory
+        for port in demand.tcp_ports:
+            view.tcp_ports_used[port][slot] = False
+        for port in demand.udp_ports:
+            view.udp_ports_used[port][slot] = False
+        view.reserved_port_count[slot] -= len(demand.tcp_ports) + len(demand.udp_ports)

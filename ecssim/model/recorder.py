@@ -1,0 +1,88 @@
+"""Writes the rows of the event log; the single place where a task changes state.
+
+Keeping every transition here means each one is recorded the same way, zero-duration
+transitions included, and listeners (the control plane) hear of it at once.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .eventlog import EventLog
+from .task import Task
+
+NAN = math.nan
+
+
+class Recorder:
+    """Appends rows to an :class:`EventLog` at the environment's current time."""
+
+    __slots__ = ("env", "log", "_events", "instance_ids", "instance_azs", "listener")
+
+    def __init__(self, env, log: EventLog) -> None:  # noqa: ANN001
+        self.env = env
+        self.log = log
+        self._events = log.events
+        self.instance_ids: list[str] = []  # slot -> instance id
+        self.instance_azs: list[str] = []  # slot -> AZ
+        self.listener = None  # object with on_task_state(task, old, new)
+
+    # ------------------------------------------------------------------ tasks
+    def task_state(self, task: Task, new_state: str) -> None:
+        """Record ``task`` moving to ``new_state`` and tell the listener."""
+        old = task.state
+        task.state = new_state
+        slot = task.slot
+        self._events.append((
+            self.env.now, "task", task.id, "state", old, new_state,
+            task.stop_reason, task.stop_code, self.instance_ids[slot], self.instance_azs[slot],
+            task.service.name if task.service is not None else "", task.group, task.spec.key,
+            task.incident, NAN,
+        ))
+        listener = self.listener
+        if listener is not None:
+            listener.on_task_state(task, old, new_state)
+
+    def task_event(self, task: Task, event: str) -> None:
+        """A non-state task row (pull_started, pull_stopped, host_acquired, host_released)."""
+        slot = task.slot
+        self._events.append((
+            self.env.now, "task", task.id, event, task.state, task.state,
+            "", "", self.instance_ids[slot], self.instance_azs[slot],
+            task.service.name if task.service is not None else "", task.group, task.spec.key,
+            task.incident, NAN,
+        ))
+
+    # ------------------------------------------------------------------ other entities
+    def instance_state(self, slot: int, old: str, new: str, reason: str = "", incident: str = "") -> None:
+        self._events.append((
+            self.env.now, "instance", self.instance_ids[slot], "state", old, new, reason, "",
+            self.instance_ids[slot], self.instance_azs[slot], "", "", "", incident, NAN,
+        ))
+
+    def service_row(self, name: str, event: str, old: str, new: str, value: float = NAN, reason: str = "") -> None:
+        self._events.append((
+            self.env.now, "service", name, event, old, new, reason, "", "", "", name, "", "", "", value,
+        ))
+
+    def fault(self, incident: str, event: str, kind: str, name: str, *, instance_id: str = "", az: str = "",
+              service: str = "") -> None:
+        self._events.append((
+            self.env.now, "fault", incident, event, "", kind, name, "", instance_id, az, service, "", "",
+            incident, NAN,
+        ))
+
+    def action(self, name: str, kind: str, description: str, *, service: str = "", instance_id: str = "") -> None:
+        self._events.append((
+            self.env.now, "action", name, "action", "", kind, description, "", instance_id, "", service, "", "",
+            "", NAN,
+        ))
+
+    def service_event(self, service: str, kind: str, message: str) -> None:
+        self.log.service_events.append((self.env.now, service, kind, message))
+
+    def placement_failure(self, service: str, group: str, task_definition: str, started_by: str, reason: str,
+                          closest_instance_id: str) -> None:
+        self.log.placement_failures.append(
+            (self.env.now, service, group, task_definition, started_by, reason, closest_instance_id)
+        )

@@ -1,0 +1,167 @@
+"""Building the simulated world from a scenario: cluster, agents, control plane, load, faults.
+
+Build, run and collect are separate steps (``World``, ``Simulation.run_until``,
+``Simulation.result``), so notebooks can stop and look at the world in between.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import simpy
+
+from ..control.plane import ControlPlane
+from ..control.service import ServiceScheduler
+from ..placement import DEFAULT_RUNTASK_STRATEGY, DEFAULT_SERVICE_STRATEGY
+from ..scenario.catalog import builtin_attributes, instance_type, registered_resources
+from ..scenario.models import Scenario
+from .actions import install_actions
+from .agent import SimulatedAgent
+from .cluster import Cluster
+from .eventlog import EventLog
+from .faults import install_faults
+from .recorder import Recorder
+from .streams import Streams
+from .taskspec import TaskSpec, task_spec
+from .workloads import install_workloads
+
+
+class World:
+    """Everything a run simulates, wired together and ready to run."""
+
+    def __init__(self, scenario: Scenario, seed: int, replication: int = 0) -> None:
+        self.scenario = scenario
+        self.seed = int(seed)
+        self.replication = int(replication)
+        self.duration = float(scenario.duration)
+        self.env = simpy.Environment()
+        self.log = EventLog()
+        self.rec = Recorder(self.env, self.log)
+        self.streams = Streams(seed, replication)
+        total = sum(f.count for f in scenario.cluster.fleets)
+        self.cluster = Cluster(scenario.cluster.reserved_ports, capacity=max(total, 16))
+        self.plane = ControlPlane(self.env, self.cluster, self.rec, scenario.timing)
+        self.down_azs: set[str] = set()
+        self._specs: dict[str, TaskSpec] = {}
+        self._latest: dict[str, TaskSpec] = {}
+        for td in scenario.task_definitions:
+            spec = task_spec(td, scenario.timing.stop_timeout)
+            self._specs[spec.key] = spec
+            latest = self._latest.get(td.family)
+            if latest is None or td.revision > int(latest.key.rsplit(":", 1)[1]):
+                self._latest[td.family] = spec
+        self._task_definitions = {td.key: td for td in scenario.task_definitions}
+        self._build_instances()
+        self._build_services()
+        install_workloads(self)
+        install_faults(self)
+        install_actions(self)
+
+    # ------------------------------------------------------------------ lookups
+    def spec_for(self, reference: str) -> TaskSpec:
+        """The task definition a ``family`` or ``family:revision`` reference names."""
+        if reference in self._specs:
+            return self._specs[reference]
+        return self._latest[reference]
+
+    def strategies_for(self, strategies, *, service: bool) -> tuple:  # noqa: ANN001
+        """ECS's placement strategy list as (type, field) pairs, or ECS's default."""
+        if strategies is None:
+            return DEFAULT_SERVICE_STRATEGY if service else DEFAULT_RUNTASK_STRATEGY
+        return tuple(s.as_tuple() for s in strategies)
+
+    def constraints_for(self, constraints, spec: TaskSpec) -> tuple:  # noqa: ANN001
+        """Request-level constraints plus the task definition's own."""
+        td = self._task_definitions[spec.key]
+        return tuple(c.as_tuple() for c in list(constraints) + list(td.placement_constraints))
+
+    def resolve_path(self, path: str) -> Path:
+        """A path from the scenario file, relative to the file's folder."""
+        candidate = Path(path)
+        base = getattr(self.scenario, "base_dir", None)
+        if not candidate.is_absolute() and base is not None:
+            candidate = Path(base) / candidate
+        return candidate
+
+    def live_tasks(self) -> list:
+        """Tasks not yet STOPPED, in creation order."""
+        tasks = [t for agent in self.plane.agents for t in agent.tasks.values()]
+        return sorted(tasks, key=lambda t: t.num)
+
+    # ------------------------------------------------------------------ building
+    def _build_instances(self) -> None:
+        cluster_model = self.scenario.cluster
+        warm = self.scenario.warm_start
+        for fleet in cluster_model.fleets:
+            entry = instance_type(fleet.instance_type)
+            cpu, memory = registered_resources(
+                entry, cluster_model.memory_overhead_fraction, fleet.reserved_memory,
+                fleet.registered_cpu, fleet.registered_memory,
+            )
+            for index in range(fleet.count):
+                az = fleet.availability_zones[index % len(fleet.availability_zones)]
+                attributes = builtin_attributes(entry, az)
+                attributes.update(fleet.attributes)
+                stream_key = f"{fleet.name}/{index}"
+                info = self.cluster.add_instance(
+                    fleet=fleet.name, instance_type=entry.name, az=az, market=fleet.market, cpu=cpu,
+                    memory=memory, attributes=attributes, stream_key=stream_key,
+                )
+                self.rec.instance_ids.append(info.id)
+                self.rec.instance_azs.append(az)
+                agent_rng = self.streams.get("agent", stream_key)
+                self.plane.agents.append(
+                    SimulatedAgent(self.env, info.slot, cpu, memory, self.scenario.timing, agent_rng, self.rec,
+                                   self.plane)
+                )
+                self.log.instances.append((info.id, fleet.name, entry.name, az, fleet.market, cpu, memory, 0.0))
+                self.rec.instance_state(info.slot, "", "REGISTERING")
+                if warm:
+                    self.plane.instance_registered(info.slot)
+                else:
+                    delay = self.scenario.timing.agent_registration.sample(agent_rng)
+                    self.env.process(self._register_later(info.slot, delay))
+
+    def _register_later(self, slot: int, delay: float):
+        yield self.env.timeout(delay)
+        if self.cluster.infos[slot].az not in self.down_azs:
+            self.plane.instance_registered(slot)
+
+    def _build_services(self) -> None:
+        for model in self.scenario.services:
+            spec = self.spec_for(model.task_definition)
+            strategies = self.strategies_for(model.placement_strategy, service=True)
+            constraints = self.constraints_for(model.placement_constraints, spec)
+            rng = self.streams.get("service", model.service_name)
+            service = ServiceScheduler(self.plane, model, spec, constraints, strategies, rng)
+            self.plane.services[service.name] = service
+            dc = model.deployment_configuration
+            self.log.services.append((service.name, spec.key, model.scheduling_strategy, model.desired_count,
+                                      dc.maximum_percent, dc.minimum_healthy_percent))
+            self.rec.service_row(service.name, "state", "", "ACTIVE")
+            self.rec.service_row(service.name, "desired_count", "", str(model.desired_count),
+                                 float(model.desired_count))
+        if self.scenario.warm_start:
+            self._warm_start_services()
+        for service in self.plane.services.values():
+            if len(service.live) < service.desired:
+                service.notify()
+
+    def _warm_start_services(self) -> None:
+        """Place every service's desired tasks RUNNING at t=0, round-robin over the services."""
+        services = list(self.plane.services.values())
+        remaining = {s.name: s.desired for s in services}
+        while any(remaining.values()):
+            for service in services:
+                if remaining[service.name] == 0:
+                    continue
+                task, decision = self.plane.launch(service.spec, service.group, service, "warmStart",
+                                                   service.strategies, service.constraints, service.rng,
+                                                   float("inf"))
+                if task is None:
+                    service._placement_failed(decision)
+                    remaining[service.name] = 0
+                    continue
+                remaining[service.name] -= 1
+        for service in services:
+            service._check_steady()
