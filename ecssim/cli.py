@@ -1,0 +1,130 @@
+"""The ``ecssim`` command line: run, validate and schema.
+
+Exit status: 0 on success, 2 on bad input (a clear message, no traceback), 1 on a failure
+inside a run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import click
+
+from .analysis import MissingExtraError, OutputFolderError
+from .model.workloads import TraceError
+from .scenario import ScenarioError, load_scenario, scenario_json_schema, validate_file
+from .units import format_duration
+
+BAD_INPUT = 2
+RUN_FAILED = 1
+_INPUT_ERRORS = (ScenarioError, OutputFolderError, MissingExtraError, TraceError)
+
+
+def _fail(message: str, status: int = BAD_INPUT) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(status)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ecssim")
+def main() -> None:
+    """ecssim: simulate an Amazon ECS cluster over time from a scenario file."""
+
+
+@main.command()
+@click.argument("scenario_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random stream.")
+@click.option("--replication", type=int, default=0, show_default=True, help="Replication index (streams key).")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to write the tables into (must be new or empty, see --force).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,
+              help="Table file format; parquet needs: pip install 'ecssim[parquet]'.")
+@click.option("--force", is_flag=True, help="Replace an output folder that ecssim wrote before.")
+@click.option("--debug", is_flag=True, help="Show a traceback when a run fails.")
+def run(scenario_file: Path, seed: int, replication: int, out: Path | None, fmt: str, force: bool,
+        debug: bool) -> None:
+    """Run SCENARIO_FILE and print a short summary (and write the tables with --out)."""
+    from .simulation import simulate
+
+    try:
+        scenario = load_scenario(scenario_file)
+        if out is not None:
+            from .analysis.output import _check_target as check_target
+            from .analysis.output import require_format
+
+            require_format(fmt)
+            check_target(out, force)
+        started = time.perf_counter()
+        result = simulate(scenario, seed=seed, replication=replication)
+        wall = time.perf_counter() - started
+        if out is not None:
+            result.save(out, format=fmt, force=force)
+    except _INPUT_ERRORS as error:
+        _fail(str(error))
+    except Exception as error:  # a failure inside the run: status 1
+        if debug:
+            traceback.print_exc()
+        _fail(f"the run failed: {type(error).__name__}: {error} (use --debug for a traceback)", RUN_FAILED)
+    click.echo(_summary_text(scenario.name, seed, result.summary(), wall, out))
+
+
+def _summary_text(name: str, seed: int, summary: dict, wall_s: float, out: Path | None) -> str:
+    def seconds(key: str) -> str:
+        value = summary.get(key, math.nan)
+        return format_duration(value) if value == value else "n/a"
+
+    lines = [
+        f"ecssim: {name} (seed {seed}): {format_duration(summary['duration_s'])} simulated in {wall_s:.2f} s",
+        f"  tasks created {summary['tasks_created']}, started {summary['tasks_started']}, "
+        f"stopped {summary['tasks_stopped']}, placement failures {summary['placement_failures']}",
+        f"  peak reserved: CPU {summary['peak_cpu_reserved_fraction']:.0%}, "
+        f"memory {summary['peak_memory_reserved_fraction']:.0%}",
+        f"  incidents {summary['incidents']}: recovery mean {seconds('recovery_time_mean_s')}, "
+        f"p95 {seconds('recovery_time_p95_s')}, max {seconds('recovery_time_max_s')}; "
+        f"unrecovered {summary['unrecovered_incidents']}",
+    ]
+    if out is not None:
+        lines.append(f"  tables written to {out}/")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--quiet", "-q", is_flag=True, help="Print only errors.")
+def validate(files: tuple[Path, ...], quiet: bool) -> None:
+    """Check scenario FILES; list errors, warnings and the ECS fields ecssim ignores."""
+    failed = False
+    for path in files:
+        try:
+            report = validate_file(path)
+        except ScenarioError as error:
+            failed = True
+            click.echo(str(error), err=True)
+            continue
+        if quiet:
+            continue
+        click.echo(f"{path}: OK")
+        for warning in report.warnings:
+            click.echo(f"  warning: {warning}")
+        if report.ignored:
+            click.echo("  ECS fields accepted but not modelled (ignored):")
+            for field in report.ignored:
+                click.echo(f"    {field}")
+    if failed:
+        sys.exit(BAD_INPUT)
+
+
+@main.command()
+@click.option("--indent", type=int, default=2, show_default=True)
+def schema(indent: int) -> None:
+    """Print the JSON Schema of the scenario format (for editor completion)."""
+    click.echo(json.dumps(scenario_json_schema(), indent=indent))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
