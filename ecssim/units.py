@@ -62,9 +62,7 @@ def parse_duration(value: object) -> float:
         elif unit in _DURATION_UNITS:
             seconds = number * _DURATION_UNITS[unit]
         else:
-            raise ValueError(
-                f"unknown time unit {unit!r} in {value!r}; use s, m, h or d (e.g. '90s', '5m')"
-            )
+            raise ValueError(f"unknown time unit {unit!r} in {value!r}; use s, m, h or d (e.g. '90s', '5m')")
     else:
         raise ValueError("expected a duration such as '90s' or a number of seconds")
     if seconds < 0 or seconds != seconds:

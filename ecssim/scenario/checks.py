@@ -1,0 +1,202 @@
+"""Checks across a whole scenario, run once its fields are valid: references and ECS's rules.
+
+pydantic checks each field on its own; these checks need the whole scenario: names that
+refer to other objects (task definitions, services, fleets, AZs), uniqueness, ECS's rules
+for task definitions (memory on EC2, essential containers, port mappings) and files on
+disk. Every problem is collected with its path; nothing stops at the first.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from .catalog import registered_resources
+from .ecs_fields import closest
+from .ecs_objects import TaskDefinition
+from .models import InstanceSelector, RunTask, Scenario, StopTask, TaskCrash, TraceArrivals, UpdateService
+from .td_rules import check_task_definition
+
+#: (path, message) pairs; the loader adds the file name.
+Problems = list[tuple[str, str]]
+
+
+def task_definition_name(ref: str) -> str:
+    """``family`` or ``family:revision`` from a reference that may be a full ARN."""
+    return ref.rsplit("task-definition/", 1)[-1] if ref.startswith("arn:") else ref
+
+
+def resolve_task_definition(task_definitions: Iterable[TaskDefinition], ref: str) -> TaskDefinition | None:
+    """The task definition ``ref`` names, as ECS resolves it, or None.
+
+    ``family:revision`` (or its ARN) names that revision; a bare ``family`` names the
+    highest revision given in the scenario (ECS: the latest ACTIVE revision).
+    """
+    name = task_definition_name(ref)
+    family, _, revision = name.partition(":")
+    matches = [td for td in task_definitions if td.family == family]
+    if revision:
+        return next((td for td in matches if str(td.revision) == revision), None)
+    return max(matches, key=lambda td: td.revision, default=None)
+
+
+def check_scenario(scenario: Scenario) -> tuple[Problems, list[str]]:
+    """Every cross-reference and ECS-rule problem of ``scenario`` (errors) and its warnings."""
+    errors: Problems = []
+    warnings: list[str] = []
+    _check_unique(scenario, errors)
+    _check_references(scenario, errors)
+    _check_places(scenario, errors)
+    _check_times(scenario, errors, warnings)
+    for i, td in enumerate(scenario.task_definitions):
+        td_errors, td_warnings = check_task_definition(
+            td, f"taskDefinitions[{i}]", scenario.cluster.reserved_ports
+        )
+        errors += td_errors
+        warnings += td_warnings
+    for i, fleet in enumerate(scenario.cluster.fleets):
+        try:
+            registered_resources(
+                fleet.instance_type,
+                scenario.cluster.memory_overhead_fraction,
+                fleet.reserved_memory,
+                fleet.registered_cpu,
+                fleet.registered_memory,
+            )
+        except ValueError as exc:
+            errors.append((f"cluster.fleets[{i}].reservedMemory", str(exc)))
+    for i, workload in enumerate(scenario.workloads):
+        arrivals = workload.arrivals
+        if isinstance(arrivals, TraceArrivals):
+            if not scenario.resolve_path(arrivals.file).is_file():
+                errors.append(
+                    (
+                        f"workloads[{i}].arrivals.file",
+                        f"trace file not found: {scenario.resolve_path(arrivals.file)}",
+                    )
+                )
+        elif workload.duration is None:
+            warnings.append(f"workloads[{i}].duration: not given; the tasks run until the end of the run")
+    return errors, warnings
+
+
+def _duplicates(names: Iterable[str | None]) -> set[str]:
+    counts = Counter(name for name in names if name is not None)
+    return {name for name, count in counts.items() if count > 1}
+
+
+def _check_unique(scenario: Scenario, errors: Problems) -> None:
+    groups = {
+        "cluster.fleets": ("name", [f.name for f in scenario.cluster.fleets]),
+        "services": ("serviceName", [s.service_name for s in scenario.services]),
+        "taskDefinitions": ("revision", [td.key for td in scenario.task_definitions]),
+        "workloads": ("name", [w.name for w in scenario.workloads]),
+        "faults": ("name", [f.name for f in scenario.faults]),
+        "actions": ("name", [a.name for a in scenario.actions]),
+    }
+    for section, (field, names) in groups.items():
+        dup = _duplicates(names)
+        seen: set[str] = set()
+        for i, name in enumerate(names):
+            if name in dup and name in seen:
+                errors.append(
+                    (f"{section}[{i}].{field}", f"duplicate {name!r}; names must be unique in {section}")
+                )
+            if name is not None:
+                seen.add(name)
+
+
+def _check_references(scenario: Scenario, errors: Problems) -> None:
+    tds = scenario.task_definitions
+    known = ", ".join(sorted(td.key for td in tds)) or "none defined"
+    refs: list[tuple[str, str]] = [
+        (f"services[{i}].taskDefinition", s.task_definition) for i, s in enumerate(scenario.services)
+    ]
+    refs += [(f"workloads[{i}].taskDefinition", w.task_definition) for i, w in enumerate(scenario.workloads)]
+    refs += [
+        (f"actions[{i}].taskDefinition", a.task_definition)
+        for i, a in enumerate(scenario.actions)
+        if isinstance(a, RunTask)
+    ]
+    for path, ref in refs:
+        if resolve_task_definition(tds, ref) is None:
+            errors.append((path, f"unknown task definition {ref!r}; known: {known}"))
+    services = {s.service_name for s in scenario.services}
+    named = [
+        (f"faults[{i}].service", f.service) for i, f in enumerate(scenario.faults) if isinstance(f, TaskCrash)
+    ]
+    named += [
+        (f"actions[{i}].service", a.service)
+        for i, a in enumerate(scenario.actions)
+        if isinstance(a, (UpdateService, StopTask)) and a.service is not None
+    ]
+    for path, name in named:
+        if name not in services:
+            hint = closest(name, services)
+            suggestion = (
+                f"; did you mean {hint[0]}?" if hint else f"; known: {', '.join(sorted(services)) or 'none'}"
+            )
+            errors.append((path, f"unknown service {name!r}{suggestion}"))
+    for i, action in enumerate(scenario.actions):
+        if isinstance(action, StopTask) and action.service is None and not action.task_ids:
+            errors.append((f"actions[{i}]", "stopTask needs a service or taskIds"))
+
+
+def _selectors(scenario: Scenario) -> list[tuple[str, InstanceSelector]]:
+    found = [(f"faults[{i}].select", f.select) for i, f in enumerate(scenario.faults) if hasattr(f, "select")]
+    found += [
+        (f"actions[{i}].select", a.select) for i, a in enumerate(scenario.actions) if hasattr(a, "select")
+    ]
+    return found
+
+
+def _check_places(scenario: Scenario, errors: Problems) -> None:
+    zones = sorted({az for fleet in scenario.cluster.fleets for az in fleet.availability_zones})
+    fleets = sorted(fleet.name for fleet in scenario.cluster.fleets)
+    places = [
+        (f"faults[{i}].availabilityZone", f.availability_zone)
+        for i, f in enumerate(scenario.faults)
+        if hasattr(f, "availability_zone")
+    ]
+    for path, selector in _selectors(scenario):
+        if selector.availability_zone is not None:
+            places.append((f"{path}.availabilityZone", selector.availability_zone))
+        if selector.fleet is not None and selector.fleet not in fleets:
+            errors.append((f"{path}.fleet", f"unknown fleet {selector.fleet!r}; known: {', '.join(fleets)}"))
+        if selector.count is not None and selector.fraction is not None:
+            errors.append((path, "give count or fraction, not both"))
+    for path, zone in places:
+        if zone not in zones:
+            errors.append((path, f"{zone!r} is not an AZ of the cluster; its AZs: {', '.join(zones)}"))
+
+
+def _check_times(scenario: Scenario, errors: Problems, warnings: list[str]) -> None:
+    if scenario.measure_from >= scenario.duration:
+        errors.append(
+            (
+                "measureFrom",
+                f"must be less than duration ({scenario.duration:g} s), got {scenario.measure_from:g} s",
+            )
+        )
+    for section, items in (("faults", scenario.faults), ("actions", scenario.actions)):
+        for i, item in enumerate(items):
+            start = getattr(item, "start", None)
+            end = getattr(item, "end", None)
+            if start is not None and end is not None and end <= start:
+                errors.append((f"{section}[{i}].end", f"must be after start ({start:g} s), got {end:g} s"))
+            at = getattr(item, "at", None)
+            times = list(at) if isinstance(at, list) else [at] if at is not None else []
+            times += [start] if start is not None else []
+            if times and min(times) >= scenario.duration:
+                warnings.append(
+                    f"{section}[{i}]: at or after the end of the run ({scenario.duration:g} s); it never happens"
+                )
+    for i, workload in enumerate(scenario.workloads):
+        arrivals = workload.arrivals
+        if getattr(arrivals, "end", None) is not None and arrivals.end <= arrivals.start:
+            errors.append(
+                (
+                    f"workloads[{i}].arrivals.end",
+                    f"must be after start ({arrivals.start:g} s), got {arrivals.end:g} s",
+                )
+            )

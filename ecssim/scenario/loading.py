@@ -1,0 +1,205 @@
+"""Reading scenario files (YAML or JSON) into a validated :class:`Scenario`.
+
+Loading runs in three passes, each collecting every problem it finds: the file itself
+(missing, too large, not UTF-8, syntax errors with line and column, duplicate keys), the
+pydantic models (field types, units, unknown keys with a did-you-mean), then the checks
+across the scenario (references, ECS's task-definition rules, trace files). Any problem
+raises :class:`ScenarioError` listing all of them with their paths.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .checks import check_scenario
+from .ecs_objects import FILE_CONTEXT_KEY, EcsModel
+from .errors import Issue, ScenarioError, issues_from_validation_error
+from .models import Scenario
+
+#: Largest scenario file ecssim reads; a guard against pasting a trace in by mistake.
+MAX_SCENARIO_BYTES = 16 * 1024 * 1024
+#: File name endings ecssim reads, and the parser each one takes.
+SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".json": "json"}
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: object, line: int) -> None:
+        super().__init__(f"duplicate key {key!r} at line {line}")
+
+
+class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """PyYAML's (C) safe loader, refusing duplicate keys (YAML would keep the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, str) and key in seen:
+                raise _DuplicateKey(key, key_node.start_mark.line + 1)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _parse_yaml(text: str, name: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a safe loader
+    except _DuplicateKey as exc:
+        raise ScenarioError.single(name, str(exc)) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = exc.problem or exc.context or "invalid YAML"
+        kind = "YAML error" if isinstance(exc, yaml.constructor.ConstructorError) else "YAML syntax error"
+        raise ScenarioError.single(name, f"{kind}{where}: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError.single(name, f"YAML error: {exc}") from None
+
+
+def _parse_json(text: str, name: str) -> Any:
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in pairs]
+        for key in keys:
+            if keys.count(key) > 1:
+                raise ScenarioError.single(name, f"duplicate key {key!r}")
+        return dict(pairs)
+
+    try:
+        return json.loads(text, object_pairs_hook=no_duplicates)
+    except json.JSONDecodeError as exc:
+        raise ScenarioError.single(
+            name, f"JSON syntax error at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+
+
+def read_scenario_data(path: str | Path) -> dict[str, Any]:
+    """The raw mapping in a scenario file, or :class:`ScenarioError` explaining why not."""
+    path = Path(path)
+    name = str(path)
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise ScenarioError.single(name, "expected a .yaml, .yml or .json file")
+    try:
+        size = path.stat().st_size
+        if path.is_dir():
+            raise ScenarioError.single(name, "is a folder, not a scenario file")
+        if size > MAX_SCENARIO_BYTES:
+            raise ScenarioError.single(
+                name,
+                f"file is {size / 2**20:.1f} MiB; scenario files are limited to {MAX_SCENARIO_BYTES // 2**20} MiB",
+            )
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ScenarioError.single(name, "file not found") from None
+    except OSError as exc:
+        raise ScenarioError.single(name, f"cannot read the file: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError.single(name, f"not UTF-8 text (byte {exc.start})") from None
+    if not text.strip():
+        raise ScenarioError.single(name, "the file is empty")
+    data = _parse_yaml(text, name) if kind == "yaml" else _parse_json(text, name)
+    if data is None:
+        raise ScenarioError.single(name, "the file is empty (only comments)")
+    if not isinstance(data, dict):
+        raise ScenarioError.single(
+            name,
+            f"the top level must be a mapping of sections (cluster, taskDefinitions, services, ...), "
+            f"got a {type(data).__name__}",
+        )
+    return data
+
+
+def _build(data: dict[str, Any], source: str, base_dir: str | Path | None) -> tuple[Scenario, list[str]]:
+    """Validate ``data`` into a Scenario and run the checks; returns it and its warnings."""
+    if not isinstance(data, dict):
+        raise ScenarioError.single(source, f"the top level must be a mapping, got a {type(data).__name__}")
+    try:
+        scenario = Scenario.model_validate(data, by_name=False, context={FILE_CONTEXT_KEY: True})
+    except ValidationError as exc:
+        raise ScenarioError(issues_from_validation_error(exc, Scenario, source)) from None
+    scenario._base_dir = Path(base_dir).resolve() if base_dir is not None else None
+    errors, warnings = check_scenario(scenario)
+    if errors:
+        raise ScenarioError([Issue(source, path, message) for path, message in errors])
+    return scenario, warnings
+
+
+def load_scenario_dict(
+    data: dict[str, Any], source: str = "<dict>", base_dir: str | Path | None = None
+) -> Scenario:
+    """A validated Scenario from a mapping as a file would hold it (camelCase keys).
+
+    ``source`` names it in error messages; relative paths (traces) resolve against
+    ``base_dir`` (the working directory when None).
+    """
+    return _build(data, source, base_dir)[0]
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """A validated Scenario from a ``.yaml``, ``.yml`` or ``.json`` file.
+
+    Raises :class:`ScenarioError` listing every problem found, each with its path.
+    """
+    data = read_scenario_data(path)
+    return _build(data, str(path), Path(path).parent)[0]
+
+
+@dataclass
+class ValidationReport:
+    """What ``ecssim validate`` reports for a valid file: ignored ECS fields and warnings."""
+
+    file: str
+    scenario: Scenario
+    ignored: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """One line per ignored field and per warning, prefixed with the file name."""
+        out = [f"{self.file}: {path} (ignored: ecssim does not model it)" for path in self.ignored]
+        out += [f"{self.file}: warning: {warning}" for warning in self.warnings]
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join([f"{self.file}: ok", *self.lines()])
+
+
+def ignored_fields(model: BaseModel, path: str = "") -> list[str]:
+    """Paths of the ECS fields ecssim accepted but does not model, as written in the file."""
+    found: list[str] = []
+    if isinstance(model, EcsModel) and model.model_extra:
+        found += [f"{path}.{key}" if path else key for key in model.model_extra]
+    for name, info in type(model).model_fields.items():
+        key = info.alias or name
+        value = getattr(model, name)
+        here = f"{path}.{key}" if path else key
+        items = list(enumerate(value)) if isinstance(value, (list, tuple)) else [(None, value)]
+        for index, item in items:
+            if isinstance(item, BaseModel):
+                found += ignored_fields(item, here if index is None else f"{here}[{index}]")
+    return found
+
+
+def validate_file(path: str | Path) -> ValidationReport:
+    """Load and check a scenario file; raises :class:`ScenarioError` on any error."""
+    data = read_scenario_data(path)
+    scenario, warnings = _build(data, str(path), Path(path).parent)
+    return ValidationReport(str(path), scenario, ignored_fields(scenario), warnings)
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The JSON Schema of scenario files (camelCase names), for editor completion."""
+    schema = Scenario.model_json_schema(by_alias=True, mode="validation")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "ecssim scenario",
+        **{key: value for key, value in schema.items() if key != "title"},
+    }

@@ -1,0 +1,409 @@
+"""The scenario file format: ecssim's own sections (cluster, timing, workloads, faults, actions).
+
+ecssim's own sections are camelCase like ECS's JSON and reject unknown keys; durations
+and sizes are human strings or plain numbers (seconds / MiB). Every unpublished ECS
+behaviour is a named parameter in ``timing`` with its default and basis in the description.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from ..units import parse_rate_per_s, parse_size_mib
+from .catalog import UnknownInstanceType, instance_type
+from .distributions import Constant, Distribution, Duration, Lognormal, Uniform
+from .ecs_objects import PlacementConstraint, PlacementStrategy, Service, TaskDefinition
+
+#: A size in MiB: a number of MiB or a string such as "8 GiB".
+SizeMiB = Annotated[
+    float,
+    BeforeValidator(parse_size_mib),
+    WithJsonSchema({"type": ["number", "string"], "description": "MiB, or e.g. '8 GiB'"}),
+]
+#: A rate in events per second: a number per second or a string such as "150/h".
+Rate = Annotated[
+    float,
+    BeforeValidator(parse_rate_per_s),
+    WithJsonSchema({"type": ["number", "string"], "description": "per second, or e.g. '150/h'"}),
+]
+
+
+class Section(BaseModel):
+    """Base of ecssim's own sections: camelCase names, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+# --------------------------------------------------------------------------- cluster
+
+
+class Fleet(Section):
+    """A group of identical container instances: an Auto Scaling group.
+
+    Instances are spread round-robin over ``availabilityZones``. Later issues add
+    replacement and capacity providers to this same object.
+    """
+
+    name: str = Field(min_length=1, description="Name of the fleet (the Auto Scaling group).")
+    instance_type: str = Field(description="EC2 instance type from the catalog, e.g. m5.large.")
+    count: int = Field(ge=0, le=5000, description="Number of instances at the start.")
+    availability_zones: list[str] = Field(
+        default_factory=lambda: ["us-east-1a", "us-east-1b", "us-east-1c"],
+        min_length=1,
+        description="AZs the instances are spread over, round-robin in this order.",
+    )
+    market: Literal["on-demand", "spot"] = "on-demand"
+    attributes: dict[str, str] = Field(
+        default_factory=dict, description="Custom container-instance attributes (name: value)."
+    )
+    registered_cpu: int | None = Field(
+        default=None, ge=0, description="Override of the registered CPU units (default vCPUs x 1024)."
+    )
+    registered_memory: SizeMiB | None = Field(
+        default=None, description="Override of the registered memory (default: catalog MiB minus overheads)."
+    )
+    reserved_memory: SizeMiB = Field(
+        default=0, description="ECS_RESERVED_MEMORY: MiB the agent keeps back from registration (default 0)."
+    )
+    os_type: Literal["linux"] = "linux"
+
+    @field_validator("instance_type")
+    @classmethod
+    def _in_catalog(cls, value: str) -> str:
+        """The type must be in the shipped catalog; suggest the closest names if not."""
+        try:
+            instance_type(value)
+        except UnknownInstanceType as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+
+class Cluster(Section):
+    """The ECS cluster: its fleets of container instances and the agent's registration rules."""
+
+    name: str = "default"
+    fleets: list[Fleet] = Field(min_length=1)
+    memory_overhead_fraction: float = Field(
+        default=0.026,
+        ge=0,
+        lt=1,
+        description=(
+            "Fraction of an instance's nominal memory taken by the OS and agent before registration "
+            "(m4.large 8192 -> 7985 MiB, t2.micro 1024 -> 995 MiB; ecs-reference 2.1)."
+        ),
+    )
+    reserved_ports: list[int] = Field(
+        default_factory=lambda: [22, 2375, 2376, 51678, 51679],
+        description="TCP ports the agent reserves on every instance (ECS_RESERVED_PORTS default, 2.1).",
+    )
+    max_reserved_ports: int = Field(
+        default=100, ge=1, description="Host ports an instance can reserve at once, defaults included (2.3)."
+    )
+
+
+# --------------------------------------------------------------------------- timing
+
+
+class ServiceReaction(Section):
+    """How the service scheduler reacts to a change; ECS does not publish it (4.2).
+
+    ``cycle`` (default): a reconcile at the next tick of a per-service period with a random
+    phase, woken only when something changed. ``delay``: a reconcile a drawn delay after
+    each change. Both give the observed 10-40 s from a stop to the replacement.
+    """
+
+    mode: Literal["cycle", "delay"] = "cycle"
+    period: Duration = Field(
+        default=15.0, gt=0, description="Reconcile period (cycle mode); observed 10-40 s."
+    )
+    delay: Distribution = Field(
+        default_factory=lambda: Uniform(low=10, high=40),
+        description="Delay after each change (delay mode); observed 10-40 s.",
+    )
+
+
+class PlacementRetry(Section):
+    """Back-off of a service after a launch found no instance (4.2, observed minutes)."""
+
+    initial: Duration = Field(default=30.0, gt=0, description="First retry delay.")
+    multiplier: float = Field(default=2.0, ge=1, description="Growth of the delay per failed attempt.")
+    max: Duration = Field(default=900.0, gt=0, description="Cap of the delay (15 min observed).")
+    retry_on_capacity_change: bool = Field(
+        default=False,
+        description=(
+            "Cut the back-off short when capacity appears. Off by default: ECS is observed to wait "
+            "minutes even after instances join."
+        ),
+    )
+
+
+class Timing(Section):
+    """Every latency and period the model uses, with its default and basis (ecs-reference 9b)."""
+
+    service_reaction: ServiceReaction = Field(default_factory=ServiceReaction)
+    service_launch_rate: Rate = Field(
+        default=500 / 60,
+        gt=0,
+        description="Tasks a service may launch per second, token bucket (500/min quota, 4.2, 8).",
+    )
+    service_launch_burst: int = Field(
+        default=500, ge=1, description="Size of the service's launch token bucket (500 tasks)."
+    )
+    placement_retry: PlacementRetry = Field(default_factory=PlacementRetry)
+    agent_registration: Distribution = Field(
+        default_factory=lambda: Lognormal(median=60, sigma=0.3),
+        description="Instance launch to agent registered (one observed 41 s plus boot, 7).",
+    )
+    eni_attach: Distribution = Field(
+        default_factory=lambda: Constant(value=5),
+        description="awsvpc ENI attachment in PROVISIONING ('several seconds', BP23:task).",
+    )
+    eni_detach: Distribution = Field(
+        default_factory=lambda: Constant(value=5),
+        description="awsvpc ENI detachment in DEPROVISIONING ('several seconds').",
+    )
+    image_pull: Distribution = Field(
+        default_factory=lambda: Lognormal(median=8, sigma=0.5),
+        description="Image pull when the image is not cached on the instance (no published figure).",
+    )
+    container_start: Distribution = Field(
+        default_factory=lambda: Constant(value=2), description="Container create and start (agent logs)."
+    )
+    container_stop: Distribution = Field(
+        default_factory=lambda: Uniform(low=1, high=10),
+        description="SIGTERM to exit, capped by the stop timeout (1.4).",
+    )
+    stop_timeout: Duration = Field(
+        default=30.0, description="ECS_CONTAINER_STOP_TIMEOUT: SIGTERM to SIGKILL (default 30 s, 1.4)."
+    )
+
+
+# --------------------------------------------------------------------------- workloads
+
+
+class PoissonArrivals(Section):
+    """Arrivals as a Poisson process of the given rate between ``start`` and ``end``."""
+
+    type: Literal["poisson"]
+    rate: Rate = Field(gt=0, description="Arrivals per second, or e.g. '120/h'.")
+    start: Duration = 0.0
+    end: Duration | None = None
+
+
+class ScheduledArrivals(Section):
+    """Arrivals at fixed times."""
+
+    type: Literal["schedule"]
+    at: list[Duration] = Field(min_length=1)
+
+
+class TraceArrivals(Section):
+    """Arrivals read from a CSV or Parquet trace (columns documented in the README).
+
+    Columns: ``arrival_s``, ``duration_s``, ``cpu``, ``memory_mib``, optional ``count``
+    (default 1), ``group`` and ``family``.
+    """
+
+    type: Literal["trace"]
+    file: str = Field(description="Path of the trace, relative to the scenario file.")
+    time_scale: float = Field(default=1.0, gt=0, description="Multiply arrival times and durations by this.")
+    limit: int | None = Field(default=None, ge=1, description="Read only the first N rows.")
+
+
+Arrivals = Annotated[PoissonArrivals | ScheduledArrivals | TraceArrivals, Field(discriminator="type")]
+
+
+class Workload(Section):
+    """Standalone tasks started with RunTask: a task definition, arrivals and how long each task runs."""
+
+    name: str | None = Field(
+        default=None, description="Name; keeps its random stream stable when the file is edited."
+    )
+    task_definition: str = Field(description="family or family:revision of the tasks' task definition.")
+    arrivals: Arrivals
+    duration: Distribution | None = Field(
+        default=None, description="How long each task runs (not needed for a trace, which carries durations)."
+    )
+    count: int = Field(default=1, ge=1, le=10, description="Tasks per RunTask call (ECS allows 10).")
+    group: str | None = Field(default=None, description="Task group (default family:<family>).")
+    placement_strategy: list[PlacementStrategy] | None = Field(default=None, max_length=5)
+    placement_constraints: list[PlacementConstraint] = Field(default_factory=list, max_length=10)
+
+
+# --------------------------------------------------------------------------- faults
+
+
+class InstanceSelector(Section):
+    """Which container instances a fault or action hits; the criteria combine (AND)."""
+
+    instance_ids: list[str] | None = None
+    fleet: str | None = None
+    availability_zone: str | None = None
+    attribute: dict[str, str] | None = None
+    count: int | None = Field(default=None, ge=1, description="Pick this many at random among the matches.")
+    fraction: float | None = Field(default=None, gt=0, le=1, description="Pick this fraction (rounded up).")
+
+
+class InstanceFailure(Section):
+    """EC2 terminates instances at the given times; ECS stops their tasks (core: no replacement yet)."""
+
+    type: Literal["instanceFailure"]
+    name: str | None = None
+    at: list[Duration] = Field(min_length=1)
+    select: InstanceSelector = Field(default_factory=lambda: InstanceSelector(count=1))
+
+
+class AzOutage(Section):
+    """Every instance of an AZ is terminated at ``start``; new instances may register there after ``end``."""
+
+    type: Literal["azOutage"]
+    name: str | None = None
+    availability_zone: str
+    start: Duration
+    end: Duration | None = None
+
+
+class TaskCrash(Section):
+    """Essential containers of a service's tasks exit at random (exponential time to crash per RUNNING task)."""
+
+    type: Literal["taskCrash"]
+    name: str | None = None
+    service: str
+    mean_time_to_crash: Duration = Field(gt=0, description="Mean RUNNING time before a task crashes.")
+    start: Duration = 0.0
+    end: Duration | None = None
+
+
+Fault = Annotated[InstanceFailure | AzOutage | TaskCrash, Field(discriminator="type")]
+
+
+# --------------------------------------------------------------------------- actions
+
+
+class UpdateService(Section):
+    """Change a service's desiredCount at a time (a new task definition comes with deployments)."""
+
+    type: Literal["updateService"]
+    name: str | None = None
+    at: Duration
+    service: str
+    desired_count: int = Field(ge=0, le=5000)
+
+
+class StopTask(Section):
+    """Stop tasks (StopTask API, stopCode UserInitiated): named ones or a count of a service's tasks."""
+
+    type: Literal["stopTask"]
+    name: str | None = None
+    at: Duration
+    service: str | None = None
+    task_ids: list[str] | None = None
+    count: int = Field(default=1, ge=1)
+    reason: str = Field(default="Task stopped by user", max_length=255)
+
+
+class RunTask(Section):
+    """Start standalone tasks once (RunTask API)."""
+
+    type: Literal["runTask"]
+    name: str | None = None
+    at: Duration
+    task_definition: str
+    count: int = Field(default=1, ge=1, le=10)
+    duration: Distribution | None = Field(
+        default=None, description="How long the tasks run (forever if absent)."
+    )
+    group: str | None = None
+    placement_strategy: list[PlacementStrategy] | None = Field(default=None, max_length=5)
+    placement_constraints: list[PlacementConstraint] = Field(default_factory=list, max_length=10)
+
+
+class TerminateInstance(Section):
+    """The operator terminates instances (tasks stop as for a failure, but it is no incident)."""
+
+    type: Literal["terminateInstance"]
+    name: str | None = None
+    at: Duration
+    select: InstanceSelector
+
+
+Action = Annotated[UpdateService | StopTask | RunTask | TerminateInstance, Field(discriminator="type")]
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+class Scenario(Section):
+    """A whole scenario: cluster, ECS objects, workloads, faults, actions, timing and run length."""
+
+    name: str = "scenario"
+    description: str = ""
+    duration: Duration = Field(gt=0, description="Simulated time to run.")
+    start_time: str | None = Field(
+        default=None, description="ISO date-time with zone of t=0; tables then carry timestamps."
+    )
+    warm_start: bool = Field(
+        default=False,
+        description="Start with instances registered and every service's tasks RUNNING at t=0.",
+    )
+    measure_from: Duration = Field(default=0.0, description="Statistics ignore what happens before this.")
+    cluster: Cluster
+    task_definitions: list[TaskDefinition] = Field(default_factory=list)
+    services: list[Service] = Field(default_factory=list)
+    workloads: list[Workload] = Field(default_factory=list)
+    faults: list[Fault] = Field(default_factory=list)
+    actions: list[Action] = Field(default_factory=list)
+    timing: Timing = Field(default_factory=Timing)
+
+    #: Folder of the scenario file (set by the loader); relative paths resolve against it.
+    _base_dir: Path | None = PrivateAttr(default=None)
+
+    @field_validator("start_time", mode="before")
+    @classmethod
+    def _iso_with_zone(cls, value: object) -> object:
+        """An ISO 8601 date-time with a zone; YAML may hand over a datetime already."""
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            moment = value
+        elif isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value.strip())
+            except ValueError:
+                raise ValueError(
+                    f"expected an ISO 8601 date-time such as 2024-05-01T09:00:00Z, got {value!r}"
+                ) from None
+        else:
+            raise ValueError(f"expected an ISO 8601 date-time string, got {value!r}")
+        if moment.tzinfo is None:
+            raise ValueError(f"the start time needs a zone, e.g. 'Z' or '+02:00', got {value!r}")
+        return value if isinstance(value, str) else moment.isoformat()
+
+    @property
+    def base_dir(self) -> Path | None:
+        """Folder of the file the scenario was loaded from (None when built in Python)."""
+        return self._base_dir
+
+    def resolve_path(self, path: str | Path) -> Path:
+        """``path`` made absolute against the scenario file's folder (or the working directory)."""
+        candidate = Path(path).expanduser()
+        if candidate.is_absolute():
+            return candidate
+        return (self._base_dir or Path.cwd()) / candidate
+
+    def start_datetime(self) -> datetime | None:
+        """``startTime`` as an aware datetime (None when the scenario has none)."""
+        return datetime.fromisoformat(self.start_time) if self.start_time else None
