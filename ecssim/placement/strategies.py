@@ -1,0 +1,120 @@
+"""Placement strategies as key functions over instance slots (ecs-reference section 3.2).
+
+A strategy is a ``(type, field)`` pair, as in ECS's ``placementStrategy``:
+``("binpack", "cpu" | "memory")``, ``("spread", "instanceId" | "host" | "attribute:<name>")``
+and ``("random", None)``. Each non-random strategy maps candidate slots to an integer key;
+placement keeps the slots with the *smallest* key, scale-in picks the *largest* (the mirror
+image, section 3.2). Strategies are applied lexicographically: each later one only breaks the
+ties left by the earlier ones (ecs-reference 3.2, INFERENCE).
+
+Choices documented here (ECS does not publish them):
+- ``spread`` over an attribute counts the group's tasks per attribute value over the slots in
+  ``weight`` (placement: all ACTIVE instances, feasible or not). Instances lacking the
+  attribute form one extra bucket of their own, counted like any other value.
+- ``spread`` over an attribute nobody has, or with no task of the group anywhere, cannot
+  tell instances apart and is skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ecssim.placement.view import AZ_ATTRIBUTE, ClusterView
+
+#: A strategy rule: ``(type, field)``; ``field`` is ``None`` for ``random``.
+Strategy = tuple[str, str | None]
+
+#: ECS's built-in service logic: fewest tasks of the service in the AZ, then on the instance.
+DEFAULT_SERVICE_STRATEGY: tuple[Strategy, ...] = (
+    ("spread", f"attribute:{AZ_ATTRIBUTE}"),
+    ("spread", "instanceId"),
+)
+
+#: RunTask's default: distribute tasks randomly across the cluster.
+DEFAULT_RUNTASK_STRATEGY: tuple[Strategy, ...] = (("random", None),)
+
+#: Valid fields per strategy type (``attribute:<name>`` is checked by prefix).
+STRATEGY_FIELDS: dict[str, tuple[str, ...]] = {
+    "binpack": ("cpu", "memory"),
+    "spread": ("instanceId", "host", "attribute:<name>"),
+    "random": (),
+}
+
+_INSTANCE_FIELDS = ("instanceId", "host")
+
+
+def validate_strategies(strategies: Sequence[Strategy]) -> None:
+    """Raise ``ValueError`` naming the valid choices if a rule is not a known strategy."""
+    for kind, field in strategies:
+        if kind == "binpack":
+            ok = field in ("cpu", "memory")
+        elif kind == "spread":
+            ok = field in _INSTANCE_FIELDS or (
+                isinstance(field, str) and field.startswith("attribute:") and len(field) > 10
+            )
+        elif kind == "random":
+            ok = True
+        else:
+            raise ValueError(f"unknown placement strategy type {kind!r}; valid: {', '.join(STRATEGY_FIELDS)}")
+        if not ok:
+            raise ValueError(
+                f"invalid field {field!r} for {kind} strategy; valid: {', '.join(STRATEGY_FIELDS[kind])}"
+            )
+
+
+def strategy_keys(
+    kind: str,
+    field: str | None,
+    view: ClusterView,
+    slots: np.ndarray,
+    counts: np.ndarray | None,
+    weight: np.ndarray | None,
+) -> np.ndarray | None:
+    """Key of a non-random strategy for each of ``slots``, or ``None`` if all keys are equal.
+
+    Args:
+        kind, field: the strategy rule (``random`` is handled by the caller).
+        view: the cluster.
+        slots: slot indices to compute keys for.
+        counts: tasks of the group per slot (first ``view.n`` slots), ``None`` if none.
+        weight: mask of slots whose tasks count toward attribute buckets (``None`` = all).
+    """
+    if kind == "binpack":
+        free = view.cpu_free if field == "cpu" else view.memory_free
+        return free[slots]
+    # spread
+    if counts is None:
+        return None
+    if field in _INSTANCE_FIELDS:
+        return counts[slots]
+    totals = bucket_totals(view, field[10:], counts, weight)  # type: ignore[index]
+    if totals is None:
+        return None
+    totals, codes1 = totals
+    return totals[codes1[slots]]
+
+
+def bucket_totals(
+    view: ClusterView, attribute: str, counts: np.ndarray, weight: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Group tasks per attribute value, and each slot's bucket (0 = attribute missing).
+
+    Returns ``(totals, codes1)`` where ``totals[b]`` is the number of tasks in bucket ``b``
+    and ``codes1[slot]`` the bucket of a slot, or ``None`` when no instance has the attribute.
+    """
+    entry = view.attributes.get(attribute)
+    if entry is None:
+        return None
+    codes, values = entry
+    n = counts.shape[0]
+    # intp codes and float weights are what bincount works in: no hidden conversions.
+    codes1 = np.add(codes[:n], 1, dtype=np.intp)
+    w = np.multiply(counts, True if weight is None else weight, dtype=np.float64)
+    return np.bincount(codes1, weights=w, minlength=len(values) + 1).astype(np.int64), codes1
+
+
+def column_name(kind: str, field: str | None) -> str:
+    """Name of a strategy's column in explain output, e.g. ``binpack:memory``."""
+    return kind if field is None else f"{kind}:{field}"

@@ -1,0 +1,95 @@
+"""Choosing the tasks to stop on scale-in."""
+
+import numpy as np
+import pytest
+
+from ecssim.placement import DEFAULT_SERVICE_STRATEGY, ClusterView, choose_tasks_to_stop
+
+AZ = "attribute:ecs.availability-zone"
+G = "service:web"
+
+
+def tasks_on(counts):
+    """Candidate task slots for per-instance counts, e.g. [2, 0, 1] -> [0, 0, 2]."""
+    return np.repeat(np.arange(len(counts)), counts)
+
+
+def stop(view, counts, count, strategies, seed=0):
+    slots = tasks_on(counts)
+    picked = choose_tasks_to_stop(slots, count, view, strategies, G, np.random.default_rng(seed))
+    assert len(set(picked.tolist())) == len(picked) == count
+    return slots[picked]
+
+
+def az_view(counts, azs, **kwargs):
+    return ClusterView.build(
+        [2048] * len(counts), [4096] * len(counts), azs=azs, group_counts={G: counts}, **kwargs
+    )
+
+
+def test_default_takes_fullest_az_then_fullest_instance():
+    counts = [1, 1, 3, 0, 2]
+    view = az_view(counts, ["a", "a", "b", "b", "c"])
+    # Tasks per AZ: a 2, b 3, c 2 -> AZ b, whose fullest instance is slot 2.
+    assert stop(view, counts, 1, DEFAULT_SERVICE_STRATEGY)[0] == 2
+
+
+def test_default_keeps_az_balance_over_several_stops():
+    counts = [3, 1, 2, 0, 1, 1]
+    azs = ["a", "a", "b", "b", "c", "c"]
+    view = az_view(counts, azs)
+    for seed in range(20):
+        stopped = stop(view, counts, 4, DEFAULT_SERVICE_STRATEGY, seed)
+        left = np.array(counts) - np.bincount(stopped, minlength=6)
+        per_az = [left[0] + left[1], left[2] + left[3], left[4] + left[5]]
+        assert sorted(per_az) == [1, 1, 2]
+        assert stopped[0] == 0  # a has 4, its fullest instance is slot 0
+
+
+def test_spread_az_alone_still_takes_fullest_instance_in_az():
+    counts = [1, 3, 1]
+    view = az_view(counts, ["a", "a", "b"])
+    assert stop(view, counts, 1, [("spread", AZ)])[0] == 1
+
+
+def test_spread_instance_takes_fullest_instance():
+    counts = [1, 4, 2]
+    view = az_view(counts, ["a", "b", "c"])
+    assert list(stop(view, counts, 3, [("spread", "instanceId")])) == [1, 1, 1]
+
+
+def test_binpack_takes_instance_with_most_free_resource():
+    counts = [1, 1, 1]
+    view = az_view(counts, ["a", "a", "a"], memory_free=[100, 3000, 200], cpu_free=[900, 0, 10])
+    assert stop(view, counts, 1, [("binpack", "memory")])[0] == 1
+    assert stop(view, counts, 1, [("binpack", "cpu")])[0] == 0
+
+
+def test_spread_az_then_binpack_within_the_az():
+    counts = [1, 1, 1, 1]
+    view = az_view(counts, ["a", "a", "a", "b"], memory_free=[100, 3000, 200, 9000])
+    assert stop(view, counts, 1, [("spread", AZ), ("binpack", "memory")])[0] == 1
+
+
+def test_random_is_uniform_and_seeded():
+    counts = [1, 1, 1, 1]
+    view = az_view(counts, ["a", "b", "c", "d"])
+    firsts = [stop(view, counts, 1, [("random", None)], seed)[0] for seed in range(400)]
+    assert np.allclose(np.bincount(firsts) / 400, 0.25, atol=0.08)
+    assert firsts == [stop(view, counts, 1, (), seed)[0] for seed in range(400)]
+
+
+def test_counts_and_bounds():
+    counts = [2, 1]
+    view = az_view(counts, ["a", "b"])
+    assert stop(view, counts, 0, DEFAULT_SERVICE_STRATEGY).size == 0
+    assert sorted(stop(view, counts, 3, DEFAULT_SERVICE_STRATEGY)) == [0, 0, 1]
+    with pytest.raises(ValueError):
+        choose_tasks_to_stop(tasks_on(counts), 4, view, (), G, np.random.default_rng(0))
+
+
+def test_group_unknown_to_view_uses_candidate_counts():
+    view = ClusterView.build([2048] * 2, [4096] * 2, azs=["a", "b"])
+    slots = tasks_on([1, 2])
+    picked = choose_tasks_to_stop(slots, 1, view, DEFAULT_SERVICE_STRATEGY, G, np.random.default_rng(0))
+    assert slots[picked][0] == 1
