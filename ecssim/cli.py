@@ -54,8 +54,7 @@ def run(scenario_file: Path, seed: int, replication: int, out: Path | None, fmt:
     try:
         scenario = load_scenario(scenario_file)
         if out is not None:
-            from .analysis.output import _check_target as check_target
-            from .analysis.output import require_format
+            from .analysis.output import check_target, require_format
 
             require_format(fmt)
             check_target(out, force)

@@ -1,0 +1,226 @@
+"""The result of one run: its tables, what produced them, and saving/loading them as a folder.
+
+``build_result`` turns a finished run's :class:`~ecssim.model.eventlog.EventLog` into a
+:class:`Result`; ``Result.save`` writes one file per table plus ``summary.json``,
+``scenario.json`` (the resolved scenario) and ``provenance.json`` (seed, replication,
+window, library versions; no wall-clock time, so identical runs give identical folders);
+``load_result`` reads such a folder back into equal DataFrames.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import math
+import platform
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ecssim.analysis import output
+from ecssim.analysis.capacity import capacity_table, resample_capacity, service_counts
+from ecssim.analysis.recovery import recovery_table
+from ecssim.analysis.schema import TABLE_NAMES, add_timestamps, parse_start_time
+from ecssim.analysis.summary import summarize
+from ecssim.analysis.tables import (
+    events_table,
+    instances_table,
+    placement_failures_table,
+    service_events_table,
+    services_table,
+    tasks_table,
+)
+from ecssim.model.eventlog import EventLog
+
+SUMMARY_FILE = "summary.json"
+SCENARIO_FILE = "scenario.json"
+
+
+def _version(distribution: str, fallback: str = "unknown") -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return fallback
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of ecssim and the libraries that decide its output (for provenance)."""
+    return {
+        "ecssim_version": _version("ecssim"),
+        "python_version": platform.python_version(),
+        "numpy_version": _version("numpy"),
+        "pandas_version": _version("pandas"),
+        "simpy_version": _version("simpy"),
+        "pyarrow_version": _version("pyarrow", ""),
+    }
+
+
+class Result:
+    """The tables of one run plus the scenario, seed and versions that produced them.
+
+    Attributes hold pandas DataFrames (see :mod:`ecssim.analysis.schema` for their dtypes):
+    ``events``, ``tasks``, ``instances``, ``services``, ``placement_failures``,
+    ``service_events``, ``capacity`` and ``recovery``.
+    """
+
+    def __init__(
+        self,
+        tables: dict[str, pd.DataFrame],
+        *,
+        scenario: dict,
+        seed: int,
+        replication: int,
+        duration_s: float,
+        measure_from_s: float = 0.0,
+        start_time: str | None = None,
+        provenance: dict | None = None,
+    ) -> None:
+        missing = [name for name in TABLE_NAMES if name not in tables]
+        if missing:
+            raise ValueError(f"a Result needs the tables {', '.join(missing)}")
+        self.events: pd.DataFrame = tables["events"]
+        self.tasks: pd.DataFrame = tables["tasks"]
+        self.instances: pd.DataFrame = tables["instances"]
+        self.services: pd.DataFrame = tables["services"]
+        self.placement_failures: pd.DataFrame = tables["placement_failures"]
+        self.service_events: pd.DataFrame = tables["service_events"]
+        self.capacity: pd.DataFrame = tables["capacity"]
+        self.recovery: pd.DataFrame = tables["recovery"]
+        self.scenario = scenario
+        self.seed = int(seed)
+        self.replication = int(replication)
+        self.duration_s = float(duration_s)
+        self.measure_from_s = float(measure_from_s)
+        self.start_time = start_time
+        self.provenance: dict[str, Any] = dict(provenance or {})
+        self._summary: dict[str, float | int] | None = None
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables by name, in file order."""
+        return {name: getattr(self, name) for name in TABLE_NAMES}
+
+    def summary(self) -> dict[str, float | int]:
+        """The fixed metrics of :mod:`ecssim.analysis.summary` (computed once, then cached)."""
+        if self._summary is None:
+            self._summary = summarize(
+                events=self.events,
+                tasks=self.tasks,
+                instances=self.instances,
+                services=self.services,
+                capacity=self.capacity,
+                recovery=self.recovery,
+                placement_failures=self.placement_failures,
+                measure_from_s=self.measure_from_s,
+                duration_s=self.duration_s,
+            )
+        return dict(self._summary)
+
+    def service_counts(self) -> pd.DataFrame:
+        """Per-service desired/running/pending step series (see ``capacity.service_counts``)."""
+        return service_counts(self.events)
+
+    def resample_capacity(self, every: str | float = "1min") -> pd.DataFrame:
+        """The capacity series on a regular grid from 0 to the end of the run."""
+        return resample_capacity(self.capacity, every, end_s=self.duration_s)
+
+    def save(self, path: str | Path, format: str = "csv", force: bool = False) -> Path:  # noqa: A002
+        """Write the result folder atomically (rules in :mod:`ecssim.analysis.output`).
+
+        Raises ``OutputFolderError`` when the folder holds something ecssim must not replace,
+        ``MissingExtraError`` for Parquet without pyarrow.
+        """
+        output.require_format(format)
+        summary = self.summary()
+
+        def write(folder: Path) -> None:
+            files = [output.write_table(df, folder, n, format) for n, df in self.tables().items()]
+            output.write_json(folder / SUMMARY_FILE, summary)
+            output.write_json(folder / SCENARIO_FILE, self.scenario)
+            files += [SUMMARY_FILE, SCENARIO_FILE]
+            provenance = {
+                output.MARKER: output.LAYOUT_VERSION,
+                **self.provenance,
+                "format": format,
+                "files": files,
+            }
+            output.write_json(folder / output.PROVENANCE_FILE, provenance)
+
+        return output.write_folder(path, write, force=force)
+
+
+def build_result(
+    log: EventLog,
+    *,
+    scenario: dict,
+    seed: int,
+    replication: int,
+    duration_s: float,
+    measure_from_s: float = 0.0,
+    start_time: str | None = None,
+) -> Result:
+    """Build every table from a finished run's log (``start_time``: ISO 8601 with a zone)."""
+    if start_time is not None:
+        parse_start_time(start_time)
+    events = events_table(log)
+    tasks = tasks_table(log, events)
+    instances = instances_table(log, events)
+    tables = {
+        "events": events,
+        "tasks": tasks,
+        "instances": instances,
+        "services": services_table(log),
+        "placement_failures": placement_failures_table(log),
+        "service_events": service_events_table(log),
+        "capacity": capacity_table(events, tasks, instances),
+        "recovery": recovery_table(events, tasks),
+    }
+    tables = {name: add_timestamps(df, start_time) for name, df in tables.items()}
+    provenance = {
+        **library_versions(),
+        "seed": int(seed),
+        "replication": int(replication),
+        "duration_s": float(duration_s),
+        "measure_from_s": float(measure_from_s),
+        "start_time": start_time or "",
+    }
+    return Result(
+        tables,
+        scenario=scenario,
+        seed=seed,
+        replication=replication,
+        duration_s=duration_s,
+        measure_from_s=measure_from_s,
+        start_time=start_time,
+        provenance=provenance,
+    )
+
+
+def _summary_from_json(data: dict) -> dict[str, float | int]:
+    return {k: (math.nan if v is None else v) for k, v in data.items()}
+
+
+def load_result(path: str | Path) -> Result:
+    """Read a folder written by :meth:`Result.save` back into an equal :class:`Result`."""
+    folder = Path(path)
+    provenance = output.read_provenance(folder)
+    if provenance is None:
+        raise output.OutputFolderError(f"{folder} is not an ecssim result folder")
+    fmt = provenance.get("format", "csv")
+    start_time = provenance.get("start_time") or None
+    tables = {name: output.read_table(folder, name, fmt, start_time) for name in TABLE_NAMES}
+    scenario = json.loads((folder / SCENARIO_FILE).read_text(encoding="utf-8"))
+    result = Result(
+        tables,
+        scenario=scenario,
+        seed=provenance["seed"],
+        replication=provenance["replication"],
+        duration_s=provenance["duration_s"],
+        measure_from_s=provenance["measure_from_s"],
+        start_time=start_time,
+        provenance=provenance,
+    )
+    summary_path = folder / SUMMARY_FILE
+    if summary_path.exists():
+        result._summary = _summary_from_json(json.loads(summary_path.read_text("utf-8")))
+    return result

@@ -1,0 +1,75 @@
+"""Summary metrics: fixed names, plain values, the measurement window."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+import ecssim.analysis.summary as summary_module
+from ecssim.analysis import METRIC_NAMES, build_result
+
+
+def result_of(log, **window):
+    return build_result(log, scenario={}, seed=1, replication=0, **window)
+
+
+def test_names_are_fixed_documented_and_plain(tiny):
+    summary = result_of(tiny, duration_s=200).summary()
+    assert tuple(summary) == METRIC_NAMES
+    for name, value in summary.items():
+        assert type(value) in (int, float), name
+        assert f"``{name}``" in summary_module.__doc__, f"{name} is not documented"
+    json.dumps(summary)
+
+
+def test_tiny_run_values(tiny):
+    summary = result_of(tiny, duration_s=200).summary()
+    assert summary["tasks_created"] == 2 and summary["tasks_started"] == 2
+    assert summary["tasks_stopped"] == 1 and summary["tasks_failed_to_start"] == 0
+    assert summary["instances_launched"] == 2 and summary["instances_lost"] == 0
+    assert summary["incidents"] == 0 and summary["unrecovered_incidents"] == 0
+    assert summary["peak_cpu_reserved_fraction"] == 768 / 3072
+    # registered from t=10: reserved 0 (10 s), 512 (10 s), 768 (70 s), 256 (100 s)
+    expected = (512 * 10 + 768 * 70 + 256 * 100) / 3072 / 190
+    assert summary["mean_cpu_reserved_fraction"] == pytest.approx(expected)
+    assert summary["mean_tasks_running"] == pytest.approx((5 + 2 * 70 + 100) / 200)
+    assert math.isnan(summary["recovery_time_mean_s"])
+    assert math.isnan(summary["service_availability_mean"])  # no services
+
+
+def test_outage_run_values(outage):
+    summary = result_of(outage, duration_s=200).summary()
+    assert summary["incidents"] == 1 and summary["instances_lost"] == 1
+    assert summary["recovery_time_mean_s"] == 40.0 == summary["recovery_time_max_s"]
+    assert summary["recovery_time_p95_s"] == 40.0
+    assert summary["first_replacement_time_mean_s"] == 30.0
+    # web below desired during [0, 10) and [105, 140): available 155 of 200 s
+    assert summary["service_availability_mean"] == pytest.approx(155 / 200)
+
+
+def test_window_excludes_warm_up(outage):
+    summary = result_of(outage, duration_s=200, measure_from_s=110).summary()
+    assert summary["measure_from_s"] == 110.0
+    assert summary["tasks_created"] == 2  # the replacements, created at 120 and 125
+    assert summary["tasks_stopped"] == 0  # the losses were at 105
+    assert summary["incidents"] == 0 and math.isnan(summary["recovery_time_mean_s"])
+    assert summary["instances_lost"] == 0 and summary["instances_launched"] == 0
+    # web below desired during [110, 140): available 60 of 90 s
+    assert summary["service_availability_mean"] == pytest.approx(60 / 90)
+    # cluster: only i-b (2048 CPU) is left; reserved 256 from 120, 512 from 125
+    assert summary["peak_cpu_reserved_fraction"] == pytest.approx(512 / 2048)
+
+
+def test_invalid_window(tiny):
+    with pytest.raises(ValueError, match="measurement window"):
+        result_of(tiny, duration_s=10, measure_from_s=20).summary()
+
+
+def test_failed_to_start_counts_never_running(builder):
+    builder.instance("i-a", "az1", active=0)
+    builder.task("t-000001", "i-a", created=1, stopping=2, stopped=3)
+    builder.task("t-000002", "i-a", created=1, running=2, stopping=4, stopped=5)
+    summary = result_of(builder.build(), duration_s=10).summary()
+    assert (summary["tasks_stopped"], summary["tasks_failed_to_start"]) == (2, 1)
