@@ -16,8 +16,8 @@ from pathlib import Path
 import click
 
 from .analysis import MissingExtraError, OutputFolderError
-from .model.workloads import TraceError
 from .scenario import ScenarioError, load_scenario, scenario_json_schema, validate_file
+from .scenario.traces import TraceError
 from .units import format_duration
 
 BAD_INPUT = 2

@@ -1,28 +1,18 @@
 """Standalone RunTask workloads: Poisson arrivals, a fixed schedule, or a trace file.
 
-Trace format (CSV or Parquet, one row per RunTask call; documented in the README):
-``arrival_s`` (seconds since the start), ``duration_s``, ``cpu`` (CPU units), ``memory_mib``,
-optional ``count`` (tasks, default 1; calls of more than 10 are split as ECS allows 10 per
-RunTask), ``group`` and ``family`` (a task definition family of the scenario).
+The trace format is defined in :mod:`ecssim.scenario.traces`; a row of more than 10 tasks is
+split into several RunTask calls, as ECS allows 10 per call.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
-import pandas as pd
+import math
 
 from ..scenario.models import PoissonArrivals, ScheduledArrivals, TraceArrivals
+from ..scenario.traces import read_trace
 
-#: Columns a trace must have.
-TRACE_REQUIRED = ("arrival_s", "duration_s", "cpu", "memory_mib")
 #: ECS's limit of tasks per RunTask call.
 RUNTASK_MAX_COUNT = 10
-
-
-class TraceError(ValueError):
-    """A trace file is missing a column or holds a bad value."""
 
 
 def workload_key(workload, position: int) -> str:  # noqa: ANN001
@@ -30,28 +20,11 @@ def workload_key(workload, position: int) -> str:  # noqa: ANN001
     return workload.name or f"workload[{position}]"
 
 
-def read_trace(path: Path, time_scale: float = 1.0, limit: int | None = None) -> pd.DataFrame:
-    """Read and check a trace file; rows sorted by arrival time."""
-    if path.suffix.lower() in (".parquet", ".pq"):
-        frame = pd.read_parquet(path)
-    else:
-        frame = pd.read_csv(path)
-    missing = [c for c in TRACE_REQUIRED if c not in frame.columns]
-    if missing:
-        raise TraceError(f"{path}: trace lacks column(s) {', '.join(missing)}; expected {', '.join(TRACE_REQUIRED)}")
-    if limit is not None:
-        frame = frame.head(limit)
-    for column in TRACE_REQUIRED:
-        values = pd.to_numeric(frame[column], errors="coerce")
-        if values.isna().any() or (values < 0).any():
-            row = int(np.flatnonzero(values.isna().to_numpy() | (values < 0).to_numpy())[0])
-            raise TraceError(f"{path}: row {row + 2}, column {column}: expected a number >= 0")
-        frame[column] = values
-    if "count" not in frame.columns:
-        frame["count"] = 1
-    frame["arrival_s"] = frame["arrival_s"] * time_scale
-    frame["duration_s"] = frame["duration_s"] * time_scale
-    return frame.sort_values("arrival_s", kind="stable").reset_index(drop=True)
+def _durations(workload, rng) -> list[float]:  # noqa: ANN001
+    """Run times of the tasks of one RunTask call (forever when the workload gives none)."""
+    if workload.duration is None:
+        return [math.inf] * workload.count
+    return workload.duration.sample_n(rng, workload.count).tolist()
 
 
 def install_workloads(world) -> None:  # noqa: ANN001
@@ -79,13 +52,13 @@ def _arrivals(world, workload, name: str, rng):  # noqa: ANN001
             if t >= end:
                 return
             yield env.timeout(t - env.now)
-            durations = workload.duration.sample_n(rng, workload.count)
-            plane.run_task(spec, workload.count, group, started_by, strategies, constraints, rng, durations.tolist())
+            plane.run_task(spec, workload.count, group, started_by, strategies, constraints, rng,
+                           _durations(workload, rng))
     elif isinstance(arrivals, ScheduledArrivals):
         for at in sorted(arrivals.at):
             yield env.timeout(max(at - env.now, 0.0))
-            durations = workload.duration.sample_n(rng, workload.count)
-            plane.run_task(spec, workload.count, group, started_by, strategies, constraints, rng, durations.tolist())
+            plane.run_task(spec, workload.count, group, started_by, strategies, constraints, rng,
+                           _durations(workload, rng))
     elif isinstance(arrivals, TraceArrivals):
         trace = read_trace(world.resolve_path(arrivals.file), arrivals.time_scale, arrivals.limit)
         has_group = "group" in trace.columns

@@ -16,6 +16,7 @@ from .ecs_fields import closest
 from .ecs_objects import TaskDefinition
 from .models import InstanceSelector, RunTask, Scenario, StopTask, TaskCrash, TraceArrivals, UpdateService
 from .td_rules import check_task_definition
+from .traces import TraceError, read_trace
 
 #: (path, message) pairs; the loader adds the file name.
 Problems = list[tuple[str, str]]
@@ -68,16 +69,31 @@ def check_scenario(scenario: Scenario) -> tuple[Problems, list[str]]:
     for i, workload in enumerate(scenario.workloads):
         arrivals = workload.arrivals
         if isinstance(arrivals, TraceArrivals):
-            if not scenario.resolve_path(arrivals.file).is_file():
-                errors.append(
-                    (
-                        f"workloads[{i}].arrivals.file",
-                        f"trace file not found: {scenario.resolve_path(arrivals.file)}",
-                    )
-                )
+            path = scenario.resolve_path(arrivals.file)
+            if not path.is_file():
+                errors.append((f"workloads[{i}].arrivals.file", f"trace file not found: {path}"))
+            else:
+                errors += _trace_problems(scenario, path, arrivals, f"workloads[{i}].arrivals.file")
         elif workload.duration is None:
             warnings.append(f"workloads[{i}].duration: not given; the tasks run until the end of the run")
     return errors, warnings
+
+
+def _trace_problems(scenario: Scenario, path, arrivals, where: str) -> list[tuple[str, str]]:  # noqa: ANN001
+    """Read the trace now, so that a bad one is refused before the run starts."""
+    try:
+        trace = read_trace(path, arrivals.time_scale, arrivals.limit)
+    except TraceError as error:
+        return [(where, str(error))]
+    if "family" not in trace.columns:
+        return []
+    known = {td.family for td in scenario.task_definitions}
+    families = trace["family"].dropna().astype(str)
+    unknown = sorted({f for f in families if f and f not in known})
+    if unknown:
+        return [(where, f"trace names unknown task definition families: {', '.join(unknown[:5])}; "
+                        f"known: {', '.join(sorted(known))}")]
+    return []
 
 
 def _duplicates(names: Iterable[str | None]) -> set[str]:
