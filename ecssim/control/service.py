@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import math
 
-from ..placement import choose_tasks_to_stop, unable_to_place_message
 from ..model.streams import stable_key
 from ..model.task import RUNNING, SERVICE_SCHEDULER_INITIATED, STARTING_STATES, Task
+from ..placement import choose_tasks_to_stop, unable_to_place_message
 
 #: ECS suppresses a repeated service event until its cause is resolved or 6 hours pass (3.5).
 DUPLICATE_EVENT_WINDOW_S = 6 * 3600.0
+#: Launch tokens lost to floating-point rounding that still count as a whole token.
+_TOKEN_EPSILON = 1e-9
 
 
 class ServiceScheduler:
@@ -57,6 +59,7 @@ class ServiceScheduler:
         self.phase = float(rng.uniform(0.0, self.reaction.period))
         self.wake_event = None
         self.wake_at = math.inf
+        self.reaction_pending = False  # delay mode: a reaction wake-up is scheduled
         self.steady = False
         self.last_unable: tuple[str, float] | None = None
         self.deployment_id = f"ecs-svc/{stable_key(self.name) % 10**19:019d}"
@@ -72,8 +75,11 @@ class ServiceScheduler:
             if at < now:
                 at += period
         else:
-            if self.wake_at < math.inf:
-                return
+            if self.reaction_pending:
+                return  # the reaction already on its way will see this change too
+            # A pending back-off or launch-rate timer must not postpone the reaction
+            # (a scale-in would otherwise wait out a placement back-off of up to 15 min).
+            self.reaction_pending = True
             at = now + self.reaction.delay.sample(self.rng)
         self.wake_no_later_than(at)
 
@@ -92,6 +98,7 @@ class ServiceScheduler:
             return  # superseded by an earlier wake-up
         self.wake_event = None
         self.wake_at = math.inf
+        self.reaction_pending = False
         self.reconcile()
 
     # ------------------------------------------------------------------ reconcile
@@ -112,25 +119,31 @@ class ServiceScheduler:
         self.tokens = min(float(self.burst), self.tokens + (now - self.token_time) * self.rate)
         self.token_time = now
         room = (self.desired * self.max_percent) // 100 - self.not_stopped
-        want = min(missing, room, int(self.tokens))
+        # Tolerate rounding (0.9999999999999998 tokens is one token), or the refill wake-up
+        # below could land on this same instant again and again.
+        want = min(missing, room, int(self.tokens + _TOKEN_EPSILON))
         started: list[Task] = []
+        failure = None
         for _ in range(max(want, 0)):
             task, decision = self.plane.launch(self.spec, self.group, self, "service", self.strategies,
                                                self.constraints, self.rng, math.inf)
             if task is None:
-                self._placement_failed(decision)
+                failure = decision
                 break
             self.tokens -= 1.0
             started.append(task)
         if started:
-            self.backoff_delay = 0.0
-            self.last_unable = None
+            if failure is None:  # only a launch that placed everything it tried ends the back-off
+                self.backoff_delay = 0.0
+                self.last_unable = None
             ids = " ".join(f"task {t.id}" for t in started)
             self.plane.rec.service_event(self.name, "started",
                                          f"service {self.name} has started {len(started)} tasks: {ids}.")
+        if failure is not None:
+            self._placement_failed(failure)
         if now >= self.backoff_until and len(self.live) < self.desired and room > len(started):
             # Short only because the launch-rate bucket is empty: wake when a token is back.
-            self.wake_no_later_than(now + (1.0 - self.tokens) / self.rate)
+            self.wake_no_later_than(max(now + (1.0 - self.tokens) / self.rate, math.nextafter(now, math.inf)))
 
     def _placement_failed(self, decision) -> None:  # noqa: ANN001
         now = self.env.now

@@ -86,6 +86,8 @@ class SimulatedAgent:
             rec.task_state(task, STOPPED)
             if task.host_acquired:
                 task.host_acquired = False
+                self.host_cpu_free += task.cpu  # the ledger agrees with the host_released row
+                self.host_memory_free += task.memory
                 rec.task_event(task, "host_released")
         self.tasks.clear()
         self.waiting.clear()

@@ -42,6 +42,9 @@ def _arrivals(world, workload, name: str, rng):  # noqa: ANN001
     strategies = world.strategies_for(workload.placement_strategy, service=False)
     constraints = world.constraints_for(workload.placement_constraints, spec)
     started_by = f"workload:{name}"
+    # Placement ties are broken with a stream of their own: a draw that happens or not
+    # depending on the cluster's state must not shift the workload's arrivals and durations.
+    placement_rng = world.streams.get("placement", started_by)
     arrivals = workload.arrivals
     if isinstance(arrivals, PoissonArrivals):
         end = arrivals.end if arrivals.end is not None else world.duration
@@ -52,12 +55,12 @@ def _arrivals(world, workload, name: str, rng):  # noqa: ANN001
             if t >= end:
                 return
             yield env.timeout(t - env.now)
-            plane.run_task(spec, workload.count, group, started_by, strategies, constraints, rng,
+            plane.run_task(spec, workload.count, group, started_by, strategies, constraints, placement_rng,
                            _durations(workload, rng))
     elif isinstance(arrivals, ScheduledArrivals):
         for at in sorted(arrivals.at):
             yield env.timeout(max(at - env.now, 0.0))
-            plane.run_task(spec, workload.count, group, started_by, strategies, constraints, rng,
+            plane.run_task(spec, workload.count, group, started_by, strategies, constraints, placement_rng,
                            _durations(workload, rng))
     elif isinstance(arrivals, TraceArrivals):
         trace = read_trace(world.resolve_path(arrivals.file), arrivals.time_scale, arrivals.limit)
@@ -79,6 +82,6 @@ def _arrivals(world, workload, name: str, rng):  # noqa: ANN001
             remaining = int(row.count)
             while remaining > 0:
                 count = min(remaining, RUNTASK_MAX_COUNT)
-                plane.run_task(row_spec, count, row_group, started_by, strategies, constraints, rng,
+                plane.run_task(row_spec, count, row_group, started_by, strategies, constraints, placement_rng,
                                [float(row.duration_s)] * count)
                 remaining -= count
