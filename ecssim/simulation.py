@@ -27,6 +27,7 @@ class Simulation:
         self.replication = int(replication)
         self.world = World(scenario, self.seed, self.replication)
         self.env = self.world.env
+        self._cursor = 0  # rows of the event log already handed out by step()/run_until()
 
     @property
     def now(self) -> float:
@@ -42,29 +43,34 @@ class Simulation:
         end = self.duration if until is None else min(parse_duration(until), self.duration)
         if end > self.env.now:
             self.env.run(until=end)
+        self._cursor = len(self.world.log.events)
         return self
 
     def step(self) -> pd.DataFrame:
-        """Advance to the next recorded event(s) and return the new rows of the event log.
+        """Advance to the next moment something is recorded; return the rows since the last call.
 
-        Returns an empty frame when nothing is left to happen before the scenario's end.
+        The first call also returns the rows written while the world was built (instances
+        launched, services created, warm-started tasks). A moment is complete: every row at
+        that simulated time is included. Returns an empty frame once nothing is left to happen
+        before the scenario's end (the run covers [0, duration), as ``run_until`` does).
         """
         events = self.world.log.events
-        before = len(events)
         env = self.env
-        while len(events) == before:
-            next_time = env.peek()
-            if next_time == math.inf or next_time > self.duration:
+        while len(events) == self._cursor:
+            if env.peek() >= self.duration:
                 break
             env.step()
-        # Finish everything that happens at the same instant, so a step shows a whole moment.
-        if len(events) > before:
+        if len(events) > self._cursor:
             now = env.now
             while env.peek() == now:
                 env.step()
         new_rows = EventLog()
-        new_rows.events = events[before:]
-        return add_timestamps(events_table(new_rows), self.scenario.start_time)
+        new_rows.events = events[self._cursor:]
+        frame = add_timestamps(events_table(new_rows), self.scenario.start_time)
+        if len(frame):
+            frame["seq"] += self._cursor
+        self._cursor = len(events)
+        return frame
 
     def cluster_state(self) -> pd.DataFrame:
         """One row per container instance now: status, free resources (both ledgers) and tasks."""

@@ -32,7 +32,7 @@ _TOKEN_EPSILON = 1e-9
 class ServiceScheduler:
     """Reconciles one service toward its desired count."""
 
-    def __init__(self, plane, model, spec, constraints, strategies, rng) -> None:  # noqa: ANN001
+    def __init__(self, plane, model, spec, constraints, strategies, rng, placement_rng) -> None:  # noqa: ANN001
         self.plane = plane
         self.env = plane.env
         self.name: str = model.service_name
@@ -43,7 +43,8 @@ class ServiceScheduler:
         self.min_percent: int = model.deployment_configuration.minimum_healthy_percent
         self.strategies = strategies
         self.constraints = constraints
-        self.rng = rng
+        self.rng = rng  # reaction phase and delays
+        self.placement_rng = placement_rng  # placement ties and scale-in choices: a stream of their own
         self.live: dict[str, Task] = {}  # desired status RUNNING, in creation order
         self.not_stopped = 0  # tasks of this service not yet STOPPED
         self.running = 0  # live tasks whose last status is RUNNING
@@ -126,7 +127,7 @@ class ServiceScheduler:
         failure = None
         for _ in range(max(want, 0)):
             task, decision = self.plane.launch(self.spec, self.group, self, "service", self.strategies,
-                                               self.constraints, self.rng, math.inf)
+                                               self.constraints, self.placement_rng, math.inf)
             if task is None:
                 failure = decision
                 break
@@ -174,7 +175,7 @@ class ServiceScheduler:
             running = [t for t in self.live.values() if t.state not in STARTING_STATES]
             slots = self.plane.np_slots(running)
             picks = choose_tasks_to_stop(slots, remaining, self.plane.cluster.view, self.strategies, self.group,
-                                         self.rng)
+                                         self.placement_rng)
             chosen.extend(running[int(k)] for k in picks)
         reason = f"Scaling activity initiated by (deployment {self.deployment_id})"
         for task in chosen:

@@ -133,7 +133,8 @@ class World:
             strategies = self.strategies_for(model.placement_strategy, service=True)
             constraints = self.constraints_for(model.placement_constraints, spec)
             rng = self.streams.get("service", model.service_name)
-            service = ServiceScheduler(self.plane, model, spec, constraints, strategies, rng)
+            placement_rng = self.streams.get("placement", f"service:{model.service_name}")
+            service = ServiceScheduler(self.plane, model, spec, constraints, strategies, rng, placement_rng)
             self.plane.services[service.name] = service
             dc = model.deployment_configuration
             self.log.services.append((service.name, spec.key, model.scheduling_strategy, model.desired_count,
@@ -156,7 +157,7 @@ class World:
                 if remaining[service.name] == 0:
                     continue
                 task, decision = self.plane.launch(service.spec, service.group, service, "warmStart",
-                                                   service.strategies, service.constraints, service.rng,
+                                                   service.strategies, service.constraints, service.placement_rng,
                                                    float("inf"))
                 if task is None:
                     service._placement_failed(decision)

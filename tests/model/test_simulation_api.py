@@ -118,11 +118,15 @@ def test_cluster_state_matches_the_tables_at_every_step():
 
 def test_steps_add_up_to_the_one_shot_run():
     sim = ecssim.Simulation(teaching(), seed=3)
-    parts = [sim.result().events]  # rows written while building the world (t=0), before any step
-    assert set(parts[0].time_s) == {0.0}
+    built = sim.result().events  # rows written while building the world (t=0)
+    assert set(built.time_s) == {0.0}
+    parts = []
     while not (rows := sim.step()).empty:
         parts.append(rows)
-    stepped = pd.concat(parts, ignore_index=True).drop(columns="seq")
+    assert parts[0].seq.tolist()[: len(built)] == built.seq.tolist()  # the first step hands them out too
+    stepped = pd.concat(parts, ignore_index=True)
+    assert stepped.seq.tolist() == list(range(len(stepped)))  # seq continues across steps
+    stepped = stepped.drop(columns="seq")
     whole = ecssim.simulate(teaching(), seed=3).events.drop(columns="seq")
     pd.testing.assert_frame_equal(stepped, whole, check_dtype=False)
     # The stepped simulation's own result is the same run.
