@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
 from .analysis import Result, add_timestamps, build_result, events_table
