@@ -1,0 +1,138 @@
+"""Placement benchmark: time to place one task at 100, 1,000 and 5,000 instances.
+
+For each cluster size it times ``ecssim.placement.place`` (the whole pipeline: status,
+agent, CPU, memory, ports, ENIs, GPUs, constraints, strategies, decision record) for three
+requests — binpack(memory); spread(AZ) then binpack(memory); binpack(memory) with a memberOf
+constraint — and, in the same process, a plain-numpy filter + argmin baseline doing the least
+work the same choice needs. It prints medians, the ratio to the baseline, and the marginal cost
+per additional instance between 1,000 and 5,000 instances.
+
+Targets (issue 3): <= 25 us per task at 5,000 instances for binpack, and every case <= 1.5x
+the baseline measured in the same run.
+
+Usage:  python benchmarks/placement.py [--repeats 7] [--calls 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+from ecssim.placement import ClusterView, TaskDemand, place
+from ecssim.placement.query import compile_query
+
+SIZES = (100, 1_000, 5_000)
+AZS = ("us-east-1a", "us-east-1b", "us-east-1c")
+TYPES = ("m5.large", "m5.xlarge", "c5.xlarge", "r5.large", "t3.medium")
+DEMAND = TaskDemand(cpu=256, memory_mib=512)
+GROUP = "service:bench"
+MEMBER_OF = "attribute:ecs.instance-type =~ m5.*"
+
+
+def build_view(n: int, seed: int = 1) -> ClusterView:
+    """A cluster of ``n`` instances, 90 % with room for the task, some tasks of the group placed."""
+    rng = np.random.default_rng(seed)
+    cpu = np.full(n, 4096)
+    memory = np.full(n, 15_000)
+    cpu_free = rng.integers(0, 4096, n)
+    memory_free = rng.integers(0, 15_000, n)
+    memory_free[rng.random(n) < 0.1] = 100  # about 10 % too full for the task
+    types = [TYPES[i % len(TYPES)] for i in range(n)]
+    return ClusterView.build(
+        cpu.tolist(), memory.tolist(), azs=[AZS[i % 3] for i in range(n)], cpu_free=cpu_free.tolist(),
+        memory_free=memory_free.tolist(), attributes={"ecs.instance-type": types},
+        group_counts={GROUP: rng.integers(0, 3, n).tolist()}, capacity=n + n // 4,
+    )
+
+
+def ecssim_cases(view: ClusterView, rng: np.random.Generator):
+    member_of = (("memberOf", compile_query(MEMBER_OF)),)
+    spread = (("spread", "attribute:ecs.availability-zone"), ("binpack", "memory"))
+    binpack = (("binpack", "memory"),)
+    return {
+        "binpack(memory)": lambda: place(DEMAND, view, binpack, (), GROUP, rng),
+        "spread(AZ)->binpack(memory)": lambda: place(DEMAND, view, spread, (), GROUP, rng),
+        "memberOf + binpack(memory)": lambda: place(DEMAND, view, binpack, member_of, GROUP, rng),
+    }
+
+
+def baseline_cases(view: ClusterView):
+    """Plain numpy: the filter and the argmin, with nothing else."""
+    n = view.n
+    codes, values = view.attributes["ecs.availability-zone"]
+    type_codes, type_values = view.attributes["ecs.instance-type"]
+    allowed = np.array([v.startswith("m5.") for v in type_values])
+    counts = view.group_counts[GROUP]
+
+    def feasible() -> np.ndarray:
+        ok = view.active[:n] & view.connected[:n]
+        ok &= view.cpu_free[:n] >= DEMAND.cpu
+        ok &= view.memory_free[:n] >= DEMAND.memory_mib
+        return ok
+
+    def binpack() -> int:
+        cand = np.flatnonzero(feasible())
+        return int(cand[np.argmin(view.memory_free[cand])])
+
+    def spread_binpack() -> int:
+        cand = np.flatnonzero(feasible())
+        per_az = np.bincount(codes[:n], weights=counts[:n], minlength=len(values))
+        az_key = per_az[codes[cand]]
+        cand = cand[az_key == az_key.min()]
+        return int(cand[np.argmin(view.memory_free[cand])])
+
+    def member_of() -> int:
+        cand = np.flatnonzero(feasible() & allowed[type_codes[:n]])
+        return int(cand[np.argmin(view.memory_free[cand])])
+
+    return {
+        "binpack(memory)": binpack,
+        "spread(AZ)->binpack(memory)": spread_binpack,
+        "memberOf + binpack(memory)": member_of,
+    }
+
+
+def time_per_call(fn, calls: int, repeats: int) -> float:  # noqa: ANN001
+    """Median over ``repeats`` of the mean time of one call, in microseconds."""
+    fn()
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        samples.append((time.perf_counter() - started) / calls * 1e6)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--calls", type=int, default=2000)
+    args = parser.parse_args()
+    results: dict[tuple[str, int], tuple[float, float]] = {}
+    print(f"{'case':32} {'instances':>9} {'ecssim us':>10} {'numpy us':>9} {'ratio':>6}")
+    for n in SIZES:
+        view = build_view(n)
+        ours = ecssim_cases(view, np.random.default_rng(7))
+        base = baseline_cases(view)
+        for name in ours:
+            try:
+                mine = time_per_call(ours[name], args.calls, args.repeats)
+            except NotImplementedError:
+                print(f"{name:32} {n:9d} {'n/a':>10}")
+                continue
+            theirs = time_per_call(base[name], args.calls, args.repeats)
+            results[(name, n)] = (mine, theirs)
+            print(f"{name:32} {n:9d} {mine:10.1f} {theirs:9.1f} {mine / theirs:6.2f}")
+    print("marginal cost per additional instance, 1,000 -> 5,000 (ns):")
+    for name in ("binpack(memory)", "spread(AZ)->binpack(memory)", "memberOf + binpack(memory)"):
+        if (name, 1_000) in results and (name, 5_000) in results:
+            slope = (results[(name, 5_000)][0] - results[(name, 1_000)][0]) / 4_000 * 1e3
+            print(f"  {name:32} {slope:.2f}")
+
+
+if __name__ == "__main__":
+    main()
