@@ -1,4 +1,4 @@
-"""The ``ecssim`` command line: run, validate and schema.
+"""The ``ecssim`` command line: run, validate, schema, explain and headroom.
 
 Exit status: 0 on success, 2 on bad input (a clear message, no traceback), 1 on a failure
 inside a run.
@@ -116,6 +116,87 @@ def validate(files: tuple[Path, ...], quiet: bool) -> None:
                 click.echo(f"    {field}")
     if failed:
         sys.exit(BAD_INPUT)
+
+
+@main.command()
+@click.argument("scenario_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the run to explain.")
+@click.option("--replication", type=int, default=0, show_default=True, help="Replication index of the run.")
+@click.option("--task", "task_id", default=None, help="Explain the placement of this task (t-000042).")
+@click.option("--failure", "failure_id", default=None, help="Explain this placement failure (pf-000003).")
+@click.option("--service", default=None,
+              help="Explain this service's latest placement failure, or its latest placement if it had none.")
+@click.option("--limit", type=int, default=30, show_default=True, help="Rows shown at most (0 = all).")
+@click.option("--debug", is_flag=True, help="Show a traceback when the run fails.")
+def explain(scenario_file: Path, seed: int, replication: int, task_id: str | None, failure_id: str | None,
+            service: str | None, limit: int, debug: bool) -> None:
+    """Show how one placement of SCENARIO_FILE was decided, as it was at that moment."""
+    from .insight import UnknownTargetError, to_text
+    from .insight import explain as explain_placement
+    from .insight.explain import service_target
+
+    chosen = [x for x in (task_id, failure_id, service) if x is not None]
+    if len(chosen) != 1:
+        _fail("give exactly one of --task ID, --failure ID or --service NAME")
+    try:
+        scenario = load_scenario(scenario_file)
+        note = ""
+        target = task_id or failure_id
+        if target is None:
+            target, note = service_target(scenario, seed, replication, service)
+        elif (task_id and not task_id.startswith("t-")) or (failure_id and not failure_id.startswith("pf-")):
+            _fail(f"{target!r} is not a {'task' if task_id else 'placement failure'} id")
+        frame = explain_placement(scenario, seed, target, replication=replication)
+    except (*_INPUT_ERRORS, UnknownTargetError) as error:
+        _fail(str(error))
+    except Exception as error:  # a failure inside the run: status 1
+        if debug:
+            traceback.print_exc()
+        _fail(f"the run failed: {type(error).__name__}: {error} (use --debug for a traceback)", RUN_FAILED)
+    if note:
+        click.echo(note)
+    click.echo(to_text(frame, limit))
+
+
+@main.command()
+@click.argument("scenario_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--task-definition", "task_definition", required=True, help="family or family:revision.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the run.")
+@click.option("--replication", type=int, default=0, show_default=True, help="Replication index of the run.")
+@click.option("--at", "at", default=None, help="Run the scenario to this time first (e.g. 30m); default t=0.")
+@click.option("--strategy", "strategies", multiple=True,
+              help="Placement strategy type:field, repeatable in order (default: random, as RunTask).")
+@click.option("--group", default=None, help="Task group (default family:<family>).")
+@click.option("--csv", "as_csv", is_flag=True, help="Print the figures as CSV instead of text.")
+@click.option("--debug", is_flag=True, help="Show a traceback when the run fails.")
+def headroom(scenario_file: Path, task_definition: str, seed: int, replication: int, at: str | None,
+             strategies: tuple[str, ...], group: str | None, as_csv: bool, debug: bool) -> None:
+    """How many more tasks of a task definition fit, per AZ and after losing an AZ or an instance."""
+    from .insight.headroom import parse_strategy
+    from .simulation import Simulation
+    from .units import parse_duration
+
+    try:
+        rules = [parse_strategy(text) for text in strategies] or None
+        until = parse_duration(at) if at is not None else None
+    except ValueError as error:
+        _fail(str(error))
+    try:
+        scenario = load_scenario(scenario_file)
+        families = {td.family for td in scenario.task_definitions} | {td.key for td in scenario.task_definitions}
+        if task_definition not in families:
+            _fail(f"unknown task definition {task_definition!r}; known: {', '.join(sorted(families))}")
+        sim = Simulation(scenario, seed=seed, replication=replication)
+        if until is not None:
+            sim.run_until(until)
+        report = sim.headroom(task_definition, strategies=rules, group=group)
+    except _INPUT_ERRORS as error:
+        _fail(str(error))
+    except Exception as error:  # a failure inside the run: status 1
+        if debug:
+            traceback.print_exc()
+        _fail(f"the run failed: {type(error).__name__}: {error} (use --debug for a traceback)", RUN_FAILED)
+    click.echo(report.to_frame().to_csv(index=False).rstrip("\n") if as_csv else str(report))
 
 
 @main.command()

@@ -99,6 +99,16 @@ class Simulation:
             })
         return pd.DataFrame(rows)
 
+    def headroom(self, task_definition, **options):  # noqa: ANN001, ANN201
+        """How many more tasks of ``task_definition`` fit now, per AZ and after N+1 losses.
+
+        See :func:`ecssim.insight.headroom` for ``options`` (strategies, constraints, group).
+        Time does not move: the answer comes from the placement engine on a copy of the state.
+        """
+        from .insight import headroom
+
+        return headroom(self, task_definition, **options)
+
     def result(self) -> Result:
         """The tables of everything recorded so far."""
         return build_result(
@@ -109,6 +119,7 @@ class Simulation:
             duration_s=float(self.env.now) if self.env.now < self.duration else self.duration,
             measure_from_s=float(self.scenario.measure_from),
             start_time=self.scenario.start_time,
+            base_dir=self.scenario.base_dir,
         )
 
 

@@ -75,6 +75,7 @@ class Result:
         measure_from_s: float = 0.0,
         start_time: str | None = None,
         provenance: dict | None = None,
+        base_dir: str | Path | None = None,
     ) -> None:
         missing = [name for name in TABLE_NAMES if name not in tables]
         if missing:
@@ -94,6 +95,9 @@ class Result:
         self.measure_from_s = float(measure_from_s)
         self.start_time = start_time
         self.provenance: dict[str, Any] = dict(provenance or {})
+        #: Folder the scenario's relative paths (traces) are read from; not saved, since a
+        #: result folder may be moved (``load_result`` leaves it None: the working directory).
+        self.base_dir = Path(base_dir) if base_dir is not None else None
         self._summary: dict[str, float | int] | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -123,6 +127,45 @@ class Result:
     def resample_capacity(self, every: str | float = "1min") -> pd.DataFrame:
         """The capacity series on a regular grid from 0 to the end of the run."""
         return resample_capacity(self.capacity, every, end_s=self.duration_s)
+
+    def explain(self, target: str, *, base_dir: str | Path | None = None) -> pd.DataFrame:
+        """Why task ``t-…`` went where it did, or why failure ``pf-…`` found no instance.
+
+        Re-simulates this result's scenario, seed and replication up to that placement and
+        returns the pipeline as it was then (see :func:`ecssim.insight.explain`).
+        ``base_dir``: where the scenario's relative paths are read from (default: the
+        scenario file's folder when known, else the working directory).
+        """
+        from ecssim.insight import explain
+        from ecssim.insight.explain import Target, UnknownTargetError
+
+        wanted = Target.parse(target)
+        ids = self.tasks["task_id"] if wanted.kind == "task" else self.placement_failures["failure_id"]
+        if wanted.id not in set(ids):
+            kind = "task" if wanted.kind == "task" else "placement failure"
+            span = f"{ids.iloc[0]} to {ids.iloc[-1]}" if len(ids) else "none"
+            raise UnknownTargetError(f"this run has no {kind} {target} ({kind} ids: {span})")
+        return explain(self._scenario_model(base_dir), self.seed, wanted.id, replication=self.replication)
+
+    def headroom(self, task_definition, at: float | str | None = None, *,  # noqa: ANN001
+                 base_dir: str | Path | None = None, **options):  # noqa: ANN201
+        """How many more tasks of ``task_definition`` fit at time ``at`` (default t=0).
+
+        Re-simulates this result's scenario up to ``at`` and asks
+        :func:`ecssim.insight.headroom` (``options``: strategies, constraints, group).
+        """
+        from ecssim.simulation import Simulation
+
+        sim = Simulation(self._scenario_model(base_dir), self.seed, self.replication)
+        if at is not None:
+            sim.run_until(at)
+        return sim.headroom(task_definition, **options)
+
+    def _scenario_model(self, base_dir: str | Path | None):  # noqa: ANN202
+        from ecssim.scenario import load_scenario_dict
+
+        return load_scenario_dict(self.scenario, source="<result scenario>",
+                                  base_dir=base_dir if base_dir is not None else self.base_dir)
 
     def save(self, path: str | Path, format: str = "csv", force: bool = False) -> Path:  # noqa: A002
         """Write the result folder atomically (rules in :mod:`ecssim.analysis.output`).
@@ -158,6 +201,7 @@ def build_result(
     duration_s: float,
     measure_from_s: float = 0.0,
     start_time: str | None = None,
+    base_dir: str | Path | None = None,
 ) -> Result:
     """Build every table from a finished run's log (``start_time``: ISO 8601 with a zone)."""
     if start_time is not None:
@@ -193,6 +237,7 @@ def build_result(
         measure_from_s=measure_from_s,
         start_time=start_time,
         provenance=provenance,
+        base_dir=base_dir,
     )
 
 

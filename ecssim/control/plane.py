@@ -23,6 +23,7 @@ from ..model.task import (
     host_terminated_reason,
 )
 from ..placement import place
+from ..placement.single import place_on
 
 _LEAVING = STOPPING_STATES | {STOPPED}
 _FREES_CONTROL_PLANE = frozenset((STOPPING, STOPPED))
@@ -31,7 +32,7 @@ _FREES_CONTROL_PLANE = frozenset((STOPPING, STOPPED))
 class ControlPlane:
     """Places tasks, decides stops and keeps the services at their desired counts."""
 
-    def __init__(self, env, cluster: Cluster, recorder: Recorder, timing) -> None:  # noqa: ANN001
+    def __init__(self, env, cluster: Cluster, recorder: Recorder, timing, explain=None) -> None:  # noqa: ANN001
         self.env = env
         self.cluster = cluster
         self.rec = recorder
@@ -41,6 +42,10 @@ class ControlPlane:
         self.crash_faults: dict[str, list] = {}  # service name -> crash fault runtimes
         self.task_count = 0
         self.incident_count = 0
+        # An explain probe (ecssim.insight.explain) re-simulating up to one placement; None
+        # in ordinary runs, where it costs one `is None` test per launch.
+        self.explain = explain
+        self.warm_starting = False  # True while the world places warm-started tasks at t=0
         recorder.listener = self
 
     # ------------------------------------------------------------------ launching
@@ -48,7 +53,22 @@ class ControlPlane:
                duration: float) -> tuple[Task | None, object]:
         """Place one task and hand it to its instance's agent; ``(None, decision)`` if nothing fits."""
         view = self.cluster.view
-        decision = place(spec.demand, view, strategies, constraints, group, rng)
+        if self.explain is None:
+            decision = place(spec.demand, view, strategies, constraints, group, rng)
+        else:
+            decision = self.explain.place(self, spec, group, service, started_by, strategies, constraints, rng)
+        return self._create(decision, spec, group, service, started_by, duration)
+
+    def launch_on(self, slot: int, spec, group: str, service, started_by: str,  # noqa: ANN001
+                  constraints) -> tuple[Task | None, object]:
+        """Place one DAEMON task on ``slot`` (every check as ``place``); ``(None, decision)`` if it does not fit."""
+        decision = place_on(spec.demand, self.cluster.view, slot, constraints, group)
+        return self._create(decision, spec, group, service, started_by, math.inf)
+
+    def _create(self, decision, spec, group: str, service, started_by: str,  # noqa: ANN001
+                duration: float) -> tuple[Task | None, object]:
+        """Record a placement failure, or create the placed task and hand it to its agent."""
+        view = self.cluster.view
         slot = decision.instance
         if slot < 0:
             closest = view.instance_ids[decision.closest] if decision.closest >= 0 else ""
@@ -102,6 +122,8 @@ class ControlPlane:
         self.cluster.deactivate(slot)
         self.rec.instance_state(slot, old, INACTIVE, reason, incident)
         self.agents[slot].terminate(host_terminated_reason(info.id), incident)
+        for daemon in self.daemons():
+            daemon.instance_gone(slot)
 
     def _desired_stopped(self, task: Task, old_state: str) -> None:
         task.desired_running = False
@@ -140,7 +162,13 @@ class ControlPlane:
             return
         self.cluster.activate(slot)
         self.rec.instance_state(slot, "REGISTERING", ACTIVE)
+        for daemon in self.daemons():  # daemon tasks first, before any REPLICA service reacts
+            daemon.instance_registered(slot)
         self.capacity_appeared()
+
+    def daemons(self) -> list:
+        """The DAEMON services, in file order."""
+        return [s for s in self.services.values() if s.kind == "DAEMON"]
 
     # ------------------------------------------------------------------ faults the tasks meet
     def crash_delay(self, task: Task) -> tuple[float, object]:

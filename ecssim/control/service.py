@@ -32,6 +32,8 @@ _TOKEN_EPSILON = 1e-9
 class ServiceScheduler:
     """Reconciles one service toward its desired count."""
 
+    kind = "REPLICA"
+
     def __init__(self, plane, model, spec, constraints, strategies, rng, placement_rng) -> None:  # noqa: ANN001
         self.plane = plane
         self.env = plane.env
@@ -175,7 +177,7 @@ class ServiceScheduler:
             running = [t for t in self.live.values() if t.state not in STARTING_STATES]
             slots = self.plane.np_slots(running)
             picks = choose_tasks_to_stop(slots, remaining, self.plane.cluster.view, self.strategies, self.group,
-                                         self.placement_rng)
+                                         self.placement_rng, demand=self.spec.demand)
             chosen.extend(running[int(k)] for k in picks)
         reason = f"Scaling activity initiated by (deployment {self.deployment_id})"
         for task in chosen:

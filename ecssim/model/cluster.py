@@ -6,6 +6,10 @@ reads them; only this module writes them. Integer slots inside, instance ids at 
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from datetime import datetime
+
 import numpy as np
 
 from ..placement import ClusterView
@@ -15,7 +19,7 @@ ACTIVE = "ACTIVE"
 DRAINING = "DRAINING"
 INACTIVE = "INACTIVE"
 
-_INT_ARRAYS = ("cpu_free", "memory_free", "cpu_registered", "memory_registered")
+_INT_ARRAYS = ("cpu_free", "memory_free", "cpu_registered", "memory_registered", "eni_free", "gpu_free")
 
 
 class InstanceInfo:
@@ -37,10 +41,20 @@ class InstanceInfo:
 
 
 class Cluster:
-    """All container instances of the run and the control plane's view of their resources."""
+    """All container instances of the run and the control plane's view of their resources.
 
-    def __init__(self, reserved_ports: list[int], capacity: int = 64) -> None:
+    Args:
+        reserved_ports: TCP ports the agent reserves on every instance.
+        capacity: initial number of slots (grows by doubling).
+        start_time: the datetime of simulated t=0, for ``registeredAt`` dates in queries.
+        clock: the simulated time now (e.g. ``lambda: env.now``); :meth:`activate` records
+            it as the registration time when it is not given ``now``.
+    """
+
+    def __init__(self, reserved_ports: list[int], capacity: int = 64, *, start_time: datetime | None = None,
+                 clock: Callable[[], float] | None = None) -> None:
         self.reserved_ports = tuple(sorted(set(int(p) for p in reserved_ports)))
+        self._clock = clock
         self.infos: list[InstanceInfo] = []
         self._attr_codes: dict[str, dict[str, int]] = {}
         capacity = max(int(capacity), 1)
@@ -59,13 +73,23 @@ class Cluster:
             group_counts={},
             running_tasks_count=np.zeros(capacity, dtype=np.int32),
             n=0,
+            eni_free=np.zeros(capacity, dtype=np.int32),
+            gpu_free=np.zeros(capacity, dtype=np.int32),
+            registered_at_s=np.full(capacity, np.nan),
+            agent_versions=[],
+            start_time=start_time,
         )
         self._capacity = capacity
 
     # ------------------------------------------------------------------ instances
     def add_instance(self, *, fleet: str, instance_type: str, az: str, market: str, cpu: int, memory: int,
-                     attributes: dict[str, str], stream_key: str) -> InstanceInfo:
-        """Add a launched (REGISTERING) instance; it accepts tasks once :meth:`activate` is called."""
+                     attributes: dict[str, str], stream_key: str, task_enis: int = 0, gpus: int = 0,
+                     agent_version: str | None = None) -> InstanceInfo:
+        """Add a launched (REGISTERING) instance; it accepts tasks once :meth:`activate` is called.
+
+        ``task_enis`` is how many awsvpc tasks it can attach ENIs for (2.4), ``gpus`` its
+        GPUs (2.5), ``agent_version`` the ECS agent it runs (``agentVersion`` in queries).
+        """
         view = self.view
         slot = view.n
         if slot >= self._capacity:
@@ -79,6 +103,9 @@ class Cluster:
         view.memory_registered[slot] = memory
         view.cpu_free[slot] = cpu
         view.memory_free[slot] = memory
+        view.eni_free[slot] = task_enis
+        view.gpu_free[slot] = gpus
+        view.agent_versions.append(agent_version)
         for port in self.reserved_ports:
             self._port_mask(view.tcp_ports_used, port)[slot] = True
         view.reserved_port_count[slot] = len(self.reserved_ports)
@@ -86,8 +113,11 @@ class Cluster:
             self._set_attribute(slot, name, value)
         return info
 
-    def activate(self, slot: int) -> None:
-        """The agent registered: the instance is ACTIVE and connected."""
+    def activate(self, slot: int, now: float | None = None) -> None:
+        """The agent registered (at ``now``, default the cluster's clock): ACTIVE and connected."""
+        if now is None:
+            now = self._clock() if self._clock is not None else math.nan
+        self.view.registered_at_s[slot] = now
         self.infos[slot].status = ACTIVE
         self.view.active[slot] = True
         self.view.connected[slot] = True
@@ -130,6 +160,7 @@ class Cluster:
 
         for name in _INT_ARRAYS + ("active", "connected", "reserved_port_count", "running_tasks_count"):
             setattr(view, name, grown(getattr(view, name)))
+        view.registered_at_s = grown(view.registered_at_s, math.nan)
         for masks in (view.tcp_ports_used, view.udp_ports_used):
             for port in list(masks):
                 masks[port] = grown(masks[port])
@@ -151,6 +182,10 @@ class Cluster:
         for port in demand.udp_ports:
             self._port_mask(view.udp_ports_used, port)[slot] = True
         view.reserved_port_count[slot] += len(demand.tcp_ports) + len(demand.udp_ports)
+        if demand.enis:
+            view.eni_free[slot] -= demand.enis
+        if demand.gpus:
+            view.gpu_free[slot] -= demand.gpus
         counts = view.group_counts.get(task.group)
         if counts is None:
             counts = np.zeros(self._capacity, dtype=np.int32)
@@ -165,7 +200,11 @@ class Cluster:
         view.running_tasks_count[slot] -= 1
 
     def release(self, slot: int, task) -> None:  # noqa: ANN001
-        """Free the task's resources in the control-plane ledger (at STOPPING, ecs-reference 2.6)."""
+        """Free the task's resources in the control-plane ledger (at STOPPING, ecs-reference 2.6).
+
+        The task's ENI and GPUs are freed with its CPU and memory (ECS does not say when its
+        scheduler counts a detaching ENI as free; the agent's DEPROVISIONING follows).
+        """
         view = self.view
         demand = task.spec.demand
         view.cpu_free[slot] += task.cpu
@@ -175,3 +214,7 @@ class Cluster:
         for port in demand.udp_ports:
             view.udp_ports_used[port][slot] = False
         view.reserved_port_count[slot] -= len(demand.tcp_ports) + len(demand.udp_ports)
+        if demand.enis:
+            view.eni_free[slot] += demand.enis
+        if demand.gpus:
+            view.gpu_free[slot] += demand.gpus

@@ -9,7 +9,7 @@ Conventions (a public contract, see the README's "Tables" section):
 - missing strings are ``""`` and missing numbers ``nan`` (never ``None``), so that the
   CSV output is byte-identical from run to run;
 - ids are strings at this edge: tasks ``t-000001``, instances ``i-`` + 17 hex digits,
-  incidents ``inc-0001``, services by their ``serviceName``.
+  incidents ``inc-0001``, placement failures ``pf-000001``, services by their ``serviceName``.
 """
 
 from __future__ import annotations
@@ -78,6 +78,7 @@ SERVICE_COLUMNS: tuple[str, ...] = (
 
 #: One row per RunTask or service launch that found no instance (ECS creates no task then).
 PLACEMENT_FAILURE_COLUMNS: tuple[str, ...] = (
+    "failure_id",  # pf-000001, pf-000002, ... in order (what ``Result.explain`` takes)
     "time_s",
     "service",  # "" for RunTask
     "group",

@@ -83,6 +83,6 @@ class Recorder:
 
     def placement_failure(self, service: str, group: str, task_definition: str, started_by: str, reason: str,
                           closest_instance_id: str) -> None:
-        self.log.placement_failures.append(
-            (self.env.now, service, group, task_definition, started_by, reason, closest_instance_id)
-        )
+        failures = self.log.placement_failures
+        failures.append((f"pf-{len(failures) + 1:06d}", self.env.now, service, group, task_definition, started_by,
+                         reason, closest_instance_id))

@@ -3,12 +3,13 @@
 Demand follows ECS exactly (ecs-reference 2.2, the agent's ``ToHostResources``): task-level
 cpu/memory when set, else the sum over containers, with ``memoryReservation`` preferred over
 ``memory``; static host ports conflict, dynamic ones (``hostPort`` 0 or absent in bridge mode)
-do not, and awsvpc tasks reserve no host ports (their ports live on the task's ENI).
+do not, and awsvpc tasks reserve no host ports (their ports live on the task's ENI) but one
+ENI each (2.4). GPUs are the sum of the containers' ``resourceRequirements`` of type GPU (2.5).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..placement import TaskDemand
 from ..scenario.ecs_objects import TaskDefinition
@@ -28,14 +29,13 @@ class TaskSpec:
 
     def with_demand(self, cpu: int, memory_mib: int) -> TaskSpec:
         """The same task definition with another cpu/memory (trace rows carry their own)."""
-        demand = TaskDemand(cpu=cpu, memory_mib=memory_mib, tcp_ports=self.demand.tcp_ports,
-                            udp_ports=self.demand.udp_ports)
+        demand = replace(self.demand, cpu=cpu, memory_mib=memory_mib)
         return TaskSpec(self.key, self.family, demand, self.network_mode, self.images,
                         self.stop_timeout_s, self.host_ports)
 
 
 def task_demand(td: TaskDefinition) -> TaskDemand:
-    """The CPU units, MiB and static host ports ECS reserves for one task of ``td``."""
+    """The CPU units, MiB, static host ports, ENIs and GPUs ECS reserves for one task of ``td``."""
     containers = td.container_definitions
     cpu = td.cpu if td.cpu else sum(c.cpu for c in containers)
     if td.memory:
@@ -55,7 +55,8 @@ def task_demand(td: TaskDefinition) -> TaskDemand:
                 if port:
                     (udp if mapping.protocol == "udp" else tcp).append(port)
     return TaskDemand(cpu=int(cpu), memory_mib=int(memory), tcp_ports=tuple(sorted(set(tcp))),
-                      udp_ports=tuple(sorted(set(udp))))
+                      udp_ports=tuple(sorted(set(udp))), enis=1 if td.network_mode == "awsvpc" else 0,
+                      gpus=sum(c.gpus for c in containers))
 
 
 def task_spec(td: TaskDefinition, default_stop_timeout_s: float) -> TaskSpec:

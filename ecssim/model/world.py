@@ -13,7 +13,7 @@ import simpy
 from ..control.plane import ControlPlane
 from ..control.service import ServiceScheduler
 from ..placement import DEFAULT_RUNTASK_STRATEGY, DEFAULT_SERVICE_STRATEGY
-from ..scenario.catalog import builtin_attributes, instance_type, registered_resources
+from ..scenario.catalog import builtin_attributes, instance_type, registered_resources, task_eni_limit
 from ..scenario.models import Scenario
 from .actions import install_actions
 from .agent import SimulatedAgent
@@ -29,7 +29,8 @@ from .workloads import install_workloads
 class World:
     """Everything a run simulates, wired together and ready to run."""
 
-    def __init__(self, scenario: Scenario, seed: int, replication: int = 0) -> None:
+    def __init__(self, scenario: Scenario, seed: int, replication: int = 0, *, explain=None) -> None:  # noqa: ANN001
+        """Build the world; ``explain`` is an explain probe for the control plane (see ``ecssim.insight``)."""
         self.scenario = scenario
         self.seed = int(seed)
         self.replication = int(replication)
@@ -39,8 +40,9 @@ class World:
         self.rec = Recorder(self.env, self.log)
         self.streams = Streams(seed, replication)
         total = sum(f.count for f in scenario.cluster.fleets)
-        self.cluster = Cluster(scenario.cluster.reserved_ports, capacity=max(total, 16))
-        self.plane = ControlPlane(self.env, self.cluster, self.rec, scenario.timing)
+        self.cluster = Cluster(scenario.cluster.reserved_ports, capacity=max(total, 16),
+                               start_time=scenario.start_datetime(), clock=lambda: self.env.now)
+        self.plane = ControlPlane(self.env, self.cluster, self.rec, scenario.timing, explain)
         self.down_azs: set[str] = set()
         self._specs: dict[str, TaskSpec] = {}
         self._latest: dict[str, TaskSpec] = {}
@@ -71,7 +73,7 @@ class World:
         return tuple(s.as_tuple() for s in strategies)
 
     def constraints_for(self, constraints, spec: TaskSpec) -> tuple:  # noqa: ANN001
-        """Request-level constraints plus the task definition's own."""
+        """Request-level constraints plus the task definition's own, memberOf ones compiled."""
         td = self._task_definitions[spec.key]
         return tuple(c.as_tuple() for c in list(constraints) + list(td.placement_constraints))
 
@@ -98,6 +100,7 @@ class World:
                 entry, cluster_model.memory_overhead_fraction, fleet.reserved_memory,
                 fleet.registered_cpu, fleet.registered_memory,
             )
+            task_enis = task_eni_limit(entry, fleet.awsvpc_trunking, fleet.eni_trunking_limit)
             for index in range(fleet.count):
                 az = fleet.availability_zones[index % len(fleet.availability_zones)]
                 attributes = builtin_attributes(entry, az)
@@ -105,7 +108,8 @@ class World:
                 stream_key = f"{fleet.name}/{index}"
                 info = self.cluster.add_instance(
                     fleet=fleet.name, instance_type=entry.name, az=az, market=fleet.market, cpu=cpu,
-                    memory=memory, attributes=attributes, stream_key=stream_key,
+                    memory=memory, attributes=attributes, stream_key=stream_key, task_enis=task_enis,
+                    gpus=entry.gpus, agent_version=fleet.agent_version,
                 )
                 self.rec.instance_ids.append(info.id)
                 self.rec.instance_azs.append(az)

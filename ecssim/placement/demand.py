@@ -14,12 +14,16 @@ class TaskDemand:
         memory_mib: MiB reserved in the control-plane ledger.
         tcp_ports: static TCP host ports (dynamic ports and awsvpc ports are not listed).
         udp_ports: static UDP host ports.
+        enis: elastic network interfaces (1 for an awsvpc task, else 0; section 2.4).
+        gpus: physical GPUs (the containers' ``resourceRequirements`` of type GPU; 2.5).
     """
 
     cpu: int
     memory_mib: int
     tcp_ports: tuple[int, ...] = ()
     udp_ports: tuple[int, ...] = ()
+    enis: int = 0
+    gpus: int = 0
 
     @property
     def port_count(self) -> int:

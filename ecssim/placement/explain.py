@@ -17,18 +17,21 @@ from ecssim.placement.strategies import Strategy, column_name, strategy_keys
 from ecssim.placement.view import ClusterView
 
 if TYPE_CHECKING:
-    from ecssim.placement.pipeline import PlacementDecision
+    from ecssim.placement.pipeline import Constraint, PlacementDecision
 
 
 def explain_candidates(
     demand: TaskDemand,
     view: ClusterView,
     strategies: Sequence[Strategy],
-    distinct: bool,
+    constraints: Sequence[Constraint] | bool,
     group: str,
     decision: PlacementDecision,
 ) -> pd.DataFrame:
     """One row per ACTIVE slot (index ``slot``), explaining a placement decision.
+
+    ``constraints`` are the rules given to :func:`~ecssim.placement.place` (a bool is still
+    accepted and means "distinctInstance or nothing", the form of the first version).
 
     Columns: ``instance_id``; ``filtered_by`` (the first failing check, "" if feasible);
     one column per strategy (``binpack:cpu``, ``spread:attribute:ecs.availability-zone``,
@@ -40,11 +43,13 @@ def explain_candidates(
     """
     from ecssim.placement.pipeline import check_masks
 
+    if isinstance(constraints, bool):
+        constraints = [("distinctInstance", None)] if constraints else []
     n = view.n
     counts = view.group_counts.get(group)
     counts = None if counts is None else counts[:n]
     slots = np.flatnonzero(view.active[:n])
-    checks = check_masks(demand, view, n, distinct, counts)
+    checks = check_masks(demand, view, n, constraints, counts)
     filtered_by = np.select(
         [~mask[slots] for _, mask in checks], [reason for reason, _ in checks], default=""
     )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from ecssim.placement.pipeline import (
     REASON_CPU,
+    REASON_ENI,
+    REASON_GPU,
+    REASON_MEMBER_OF,
     REASON_MEMORY,
     REASON_NO_ACTIVE_INSTANCES,
     REASON_PORTS,
@@ -11,12 +14,18 @@ from ecssim.placement.pipeline import (
 )
 from ecssim.placement.view import ClusterView
 
-#: What ECS says about the closest matching instance, per failure reason; other reasons
-#: (constraints, AGENT, RESOURCE:ENI, ...) read ``encountered error "<reason>".``
+#: What ECS says about the closest matching instance, per failure reason. CPU, memory and
+#: ports are ECS's documented texts (DG23:service-event-messages); ``RESOURCE:ENI`` is the
+#: observed ``encountered error "RESOURCE:ENI".`` (ecs-reference 2.4). ECS documents no text
+#: for GPUs or for a memberOf constraint no instance met: ecssim uses the same observed form,
+#: ``encountered error "<reason>".``, as for every other reason (AGENT, distinctInstance).
 _CLOSEST_TEXT: dict[str, str] = {
     REASON_CPU: "has insufficient CPU units available.",
     REASON_MEMORY: "has insufficient memory available.",
     REASON_PORTS: "is already using a port required by your task.",
+    REASON_ENI: f'encountered error "{REASON_ENI}".',
+    REASON_GPU: f'encountered error "{REASON_GPU}".',
+    REASON_MEMBER_OF: f'encountered error "{REASON_MEMBER_OF}".',
 }
 
 

@@ -8,20 +8,24 @@ Choices documented here (ECS does not publish them):
   an empty strategy list means ``random``. The draw is ``int(rng.random() * k)`` (one double
   per call, bias below 2**-40 for k <= 5000) and is only made when more than one slot is tied.
 - On failure, the "closest matching" instance is the ACTIVE instance that passes the most
-  checks in the order AGENT, RESOURCE:CPU, RESOURCE:MEMORY, RESOURCE:PORTS, constraints; ties
-  go to the lowest slot. The reason is that instance's first failing check.
+  checks in the order AGENT, RESOURCE:CPU, RESOURCE:MEMORY, RESOURCE:PORTS, RESOURCE:ENI,
+  RESOURCE:GPU, then the constraints in the order given (request level first, then the task
+  definition's); ties go to the lowest slot. The reason is that instance's first failing check.
 - The 100-reserved-port limit counts a task's static TCP and UDP host ports together.
+- ENI and GPU checks are skipped for tasks that need none (most tasks), so they cost nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ecssim.placement.demand import TaskDemand
+from ecssim.placement.query import Query, QueryContext, compile_query
 from ecssim.placement.strategies import Strategy, strategy_keys, validate_strategies
 from ecssim.placement.view import MAX_RESERVED_PORTS, ClusterView
 
@@ -33,12 +37,15 @@ REASON_AGENT = "AGENT"
 REASON_CPU = "RESOURCE:CPU"
 REASON_MEMORY = "RESOURCE:MEMORY"
 REASON_PORTS = "RESOURCE:PORTS"
+REASON_ENI = "RESOURCE:ENI"
+REASON_GPU = "RESOURCE:GPU"
+REASON_MEMBER_OF = "MemberOf placement constraint unsatisfied"
 REASON_DISTINCT_INSTANCE = "DistinctInstance placement constraint unsatisfied"
 #: No ACTIVE instance at all (``closest`` is -1).
 REASON_NO_ACTIVE_INSTANCES = "NO_ACTIVE_INSTANCES"
 
-#: A constraint rule: ``(type, expression)``.
-Constraint = tuple[str, str | None]
+#: A constraint rule: ``("distinctInstance", None)`` or ``("memberOf", Query | expression)``.
+Constraint = tuple[str, Query | str | None]
 
 
 @dataclass(slots=True)
@@ -80,14 +87,14 @@ def place(
         demand: what the task reserves.
         view: the cluster's instance state (read only).
         strategies: ordered ``(type, field)`` rules; empty means random.
-        constraints: ``("distinctInstance", None)`` is supported; ``memberOf`` raises
-            ``NotImplementedError`` (rejected at scenario validation).
+        constraints: ``("distinctInstance", None)`` and ``("memberOf", query)`` rules, where
+            ``query`` is a compiled :class:`~ecssim.placement.query.Query` (or its text,
+            compiled once and cached).
         group: the task group (``service:<name>``, ``family:<family>``, ...).
         rng: the placement random stream; only drawn from when instances are tied.
         explain: also build ``candidates``, a DataFrame of every ACTIVE slot (slow).
     """
     validate_strategies(strategies)
-    distinct = _distinct_instance(constraints)
     n = view.n
     counts = view.group_counts.get(group)
     if counts is not None:
@@ -97,33 +104,62 @@ def place(
     ok &= view.memory_free[:n] >= demand.memory_mib
     if demand.tcp_ports or demand.udp_ports:
         ok &= ports_ok(demand, view, n)
-    if distinct and counts is not None:
-        ok &= counts == 0
+    if demand.enis:
+        ok &= view.eni_free[:n] >= demand.enis
+    if demand.gpus:
+        ok &= view.gpu_free[:n] >= demand.gpus
+    if constraints:
+        for _reason, mask in constraint_masks(constraints, view, n, counts):
+            ok &= mask
     cand = np.flatnonzero(ok)
     if cand.size:
         chosen = _rank(cand, strategies, view, counts, n, rng)
         decision = PlacementDecision(chosen, "", chosen)
     else:
-        closest, reason = _diagnose(demand, view, n, distinct, counts)
+        closest, reason = _diagnose(demand, view, n, constraints, counts)
         decision = PlacementDecision(-1, reason, closest)
     if explain:
         from ecssim.placement.explain import explain_candidates
 
-        decision.candidates = explain_candidates(demand, view, strategies, distinct, group, decision)
+        decision.candidates = explain_candidates(demand, view, strategies, constraints, group, decision)
     return decision
 
 
-def _distinct_instance(constraints: Sequence[Constraint]) -> bool:
-    """True if the constraints include distinctInstance; reject what is out of scope."""
-    distinct = False
-    for kind, _expression in constraints:
+@lru_cache(maxsize=1024)
+def compiled_query(expression: str) -> Query:
+    """The compiled query for an expression, compiled once per process (raises if invalid)."""
+    return compile_query(expression)
+
+
+def query_context(view: ClusterView) -> QueryContext:
+    """What a ``memberOf`` expression reads besides the view's own arrays."""
+    return QueryContext(view.registered_at_s, view.agent_versions, view.start_time)
+
+
+def constraint_masks(
+    constraints: Sequence[Constraint], view: ClusterView, n: int, counts: np.ndarray | None
+) -> list[tuple[str, np.ndarray]]:
+    """Each constraint as ``(failure reason, mask of the first n slots satisfying it)``, in order.
+
+    ``distinctInstance`` keeps the slots without a task of the group (no mask when the group
+    has no task anywhere); ``memberOf`` evaluates its query (``task:group`` reads the view's
+    group counts, ``runningTasksCount`` counts PENDING tasks too).
+    """
+    masks: list[tuple[str, np.ndarray]] = []
+    context = None
+    for kind, rule in constraints:
         if kind == "distinctInstance":
-            distinct = True
+            if counts is not None:
+                masks.append((REASON_DISTINCT_INSTANCE, counts == 0))
         elif kind == "memberOf":
-            raise NotImplementedError("memberOf placement constraints come with the placement issue")
+            if rule is None:
+                raise ValueError("a memberOf constraint needs an expression")
+            query = compiled_query(rule) if isinstance(rule, str) else rule
+            context = context or query_context(view)
+            masks.append((REASON_MEMBER_OF, query.evaluate(view, context)))
         else:
             raise ValueError(f"unknown placement constraint type {kind!r}; valid: distinctInstance, memberOf")
-    return distinct
+    return masks
 
 
 def ports_ok(demand: TaskDemand, view: ClusterView, n: int) -> np.ndarray:
@@ -142,28 +178,42 @@ def ports_ok(demand: TaskDemand, view: ClusterView, n: int) -> np.ndarray:
 
 
 def check_masks(
-    demand: TaskDemand, view: ClusterView, n: int, distinct: bool, counts: np.ndarray | None
+    demand: TaskDemand,
+    view: ClusterView,
+    n: int,
+    constraints: Sequence[Constraint],
+    counts: np.ndarray | None,
 ) -> list[tuple[str, np.ndarray]]:
-    """Each check as ``(failure reason, mask of slots passing it)``, in filtering order."""
+    """Each check as ``(failure reason, mask of slots passing it)``, in filtering order.
+
+    ENI and GPU checks appear only when the task needs ENIs or GPUs.
+    """
     checks = [
         (REASON_AGENT, view.connected[:n]),
         (REASON_CPU, view.cpu_free[:n] >= demand.cpu),
         (REASON_MEMORY, view.memory_free[:n] >= demand.memory_mib),
         (REASON_PORTS, ports_ok(demand, view, n)),
     ]
-    if distinct and counts is not None:
-        checks.append((REASON_DISTINCT_INSTANCE, counts == 0))
+    if demand.enis:
+        checks.append((REASON_ENI, view.eni_free[:n] >= demand.enis))
+    if demand.gpus:
+        checks.append((REASON_GPU, view.gpu_free[:n] >= demand.gpus))
+    checks += constraint_masks(constraints, view, n, counts)
     return checks
 
 
 def _diagnose(
-    demand: TaskDemand, view: ClusterView, n: int, distinct: bool, counts: np.ndarray | None
+    demand: TaskDemand,
+    view: ClusterView,
+    n: int,
+    constraints: Sequence[Constraint],
+    counts: np.ndarray | None,
 ) -> tuple[int, str]:
     """Closest matching slot and its first failing check, when no slot passes them all."""
     stage = view.active[:n]
     if not stage.any():
         return -1, REASON_NO_ACTIVE_INSTANCES
-    for reason, passing in check_masks(demand, view, n, distinct, counts):
+    for reason, passing in check_masks(demand, view, n, constraints, counts):
         deeper = stage & passing
         if not deeper.any():
             return int(np.argmax(stage)), reason

@@ -26,10 +26,23 @@ from ecssim.placement.view import AZ_ATTRIBUTE, ClusterView
 #: A strategy rule: ``(type, field)``; ``field`` is ``None`` for ``random``.
 Strategy = tuple[str, str | None]
 
+
+class DefaultServiceStrategy(tuple):
+    """ECS's built-in service logic, a tuple of rules marked as *not* given by the user.
+
+    Placement treats it as its rules; scale-in tells it apart (``isinstance``) from an
+    explicit AZ spread, because ECS documents a different stop choice for each (3.2, 3.3).
+    """
+
+    __slots__ = ()
+
+
 #: ECS's built-in service logic: fewest tasks of the service in the AZ, then on the instance.
-DEFAULT_SERVICE_STRATEGY: tuple[Strategy, ...] = (
-    ("spread", f"attribute:{AZ_ATTRIBUTE}"),
-    ("spread", "instanceId"),
+DEFAULT_SERVICE_STRATEGY: tuple[Strategy, ...] = DefaultServiceStrategy(
+    (
+        ("spread", f"attribute:{AZ_ATTRIBUTE}"),
+        ("spread", "instanceId"),
+    )
 )
 
 #: RunTask's default: distribute tasks randomly across the cluster.

@@ -9,6 +9,7 @@ REGISTERING, or simply unused) have ``active == False`` and are never chosen.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 
 import numpy as np
 
@@ -38,7 +39,14 @@ class ClusterView:
             instance lacks the attribute; the values list).
         group_counts: task group -> tasks of that group per slot (desired status RUNNING).
             A missing group means zero everywhere.
-        running_tasks_count: all tasks with desired status RUNNING per slot.
+        running_tasks_count: all tasks with desired status RUNNING per slot (PENDING ones
+            included, as ECS counts them).
+        eni_free: task ENIs an awsvpc task may still attach per slot (section 2.4).
+        gpu_free: GPUs not yet reserved per slot (section 2.5).
+        registered_at_s: simulated seconds at which each instance registered (NaN before).
+        agent_versions: ECS agent version per slot (``None`` = unknown); for ``agentVersion``.
+        start_time: the datetime of simulated t=0 (``None`` = the scenario has none); lets
+            ``registeredAt`` compare with dates.
         n: number of slots in use.
     """
 
@@ -56,6 +64,11 @@ class ClusterView:
         "attributes",
         "group_counts",
         "running_tasks_count",
+        "eni_free",
+        "gpu_free",
+        "registered_at_s",
+        "agent_versions",
+        "start_time",
         "n",
     )
 
@@ -76,6 +89,11 @@ class ClusterView:
         group_counts: dict[str, np.ndarray],
         running_tasks_count: np.ndarray,
         n: int,
+        eni_free: np.ndarray | None = None,
+        gpu_free: np.ndarray | None = None,
+        registered_at_s: np.ndarray | None = None,
+        agent_versions: list[str | None] | None = None,
+        start_time: datetime | None = None,
     ) -> None:
         self.instance_ids = instance_ids
         self.active = active
@@ -91,6 +109,12 @@ class ClusterView:
         self.group_counts = group_counts
         self.running_tasks_count = running_tasks_count
         self.n = n
+        cap = active.shape[0]
+        self.eni_free = np.zeros(cap, dtype=np.int32) if eni_free is None else eni_free
+        self.gpu_free = np.zeros(cap, dtype=np.int32) if gpu_free is None else gpu_free
+        self.registered_at_s = np.full(cap, np.nan) if registered_at_s is None else registered_at_s
+        self.agent_versions = [None] * len(instance_ids) if agent_versions is None else agent_versions
+        self.start_time = start_time
 
     @property
     def size(self) -> int:
@@ -114,6 +138,11 @@ class ClusterView:
         group_counts: Mapping[str, Sequence[int]] | None = None,
         instance_ids: Sequence[str] | None = None,
         capacity: int | None = None,
+        enis: Sequence[int] | None = None,
+        gpus: Sequence[int] | None = None,
+        registered_at_s: Sequence[float] | None = None,
+        agent_versions: Sequence[str | None] | None = None,
+        start_time: datetime | None = None,
     ) -> ClusterView:
         """Build a view from per-instance lists (for tests and small tools).
 
@@ -128,6 +157,11 @@ class ClusterView:
             group_counts: task group -> tasks of that group per instance.
             instance_ids: default ``i-`` + 17 hex digits of the slot.
             capacity: array length (>= number of instances); spare slots are inactive.
+            enis, gpus: free task ENIs / GPUs per instance (default 0: no awsvpc or GPU task
+                fits unless given).
+            registered_at_s: registration time per instance in simulated seconds (default NaN).
+            agent_versions: agent version per instance (default unknown).
+            start_time: datetime of t=0, for ``registeredAt`` dates.
         """
         n = len(cpu)
         cap = n if capacity is None else max(capacity, n)
@@ -152,6 +186,9 @@ class ClusterView:
         running = np.zeros(cap, dtype=np.int32)
         for c in counts.values():
             running += c
+        registered = np.full(cap, np.nan)
+        if registered_at_s is not None:
+            registered[:n] = np.asarray(registered_at_s, dtype=np.float64)
         ids = list(instance_ids) if instance_ids is not None else [f"i-{s:017x}" for s in range(n)]
         return cls(
             instance_ids=ids,
@@ -168,6 +205,11 @@ class ClusterView:
             group_counts=counts,
             running_tasks_count=running,
             n=n,
+            eni_free=arr(enis, 0, np.int32),
+            gpu_free=arr(gpus, 0, np.int32),
+            registered_at_s=registered,
+            agent_versions=list(agent_versions) if agent_versions is not None else [None] * n,
+            start_time=start_time,
         )
 
 

@@ -89,6 +89,40 @@ def catalog() -> dict[str, InstanceType]:
     }
 
 
+@cache
+def eni_trunking_table() -> dict[str, int]:
+    """awsvpc tasks per instance with ENI trunking, for the types ECS's guide lists (2.4).
+
+    Read from ``data/eni_trunking.csv`` (source in ``data/NOTICE.md``).
+    """
+    path = resources.files("ecssim.scenario").joinpath("data", "eni_trunking.csv")
+    with path.open("r", encoding="utf-8", newline="") as handle:
+        return {row["instance_type"]: int(row["trunk_task_enis"]) for row in csv.DictReader(handle)}
+
+
+def task_eni_limit(
+    type_: str | InstanceType, trunking: bool = False, trunking_limit: int | None = None
+) -> int:
+    """How many awsvpc tasks an instance of ``type_`` can run at once (one ENI each, 2.4).
+
+    Without trunking: the catalog's ``max_enis`` minus the instance's own primary ENI. With
+    trunking: ``trunking_limit`` when given, else the shipped table; a type missing from the
+    table without a limit raises ``ValueError`` (ecssim never invents the number).
+    """
+    entry = type_ if isinstance(type_, InstanceType) else instance_type(type_)
+    if not trunking:
+        return max(entry.max_enis - 1, 0)
+    if trunking_limit is not None:
+        return int(trunking_limit)
+    table = eni_trunking_table()
+    if entry.name not in table:
+        raise ValueError(
+            f"{entry.name} is not in ecssim's ENI trunking table ({', '.join(sorted(table))}); give "
+            "eniTrunkingLimit: the awsvpc tasks per instance with trunking, from the ECS developer guide"
+        )
+    return table[entry.name]
+
+
 def closest_instance_types(name: str, n: int = 3) -> list[str]:
     """The ``n`` catalog names closest to ``name`` (for "did you mean" messages)."""
     return difflib.get_close_matches(name.strip().lower(), list(catalog()), n=n, cutoff=0.5)

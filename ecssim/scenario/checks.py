@@ -8,15 +8,19 @@ disk. Every problem is collected with its path; nothing stops at the first.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 
-from .catalog import registered_resources
+from ..placement.query import Compare, Not, parse
+from .catalog import instance_type, registered_resources, task_eni_limit
 from .ecs_fields import closest
-from .ecs_objects import TaskDefinition
+from .ecs_objects import MAX_CONSTRAINTS, PlacementConstraint, TaskDefinition
 from .models import InstanceSelector, RunTask, Scenario, StopTask, TaskCrash, TraceArrivals, UpdateService
 from .td_rules import check_task_definition
 from .traces import TraceError, read_trace
+
+_SECONDS = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 
 #: (path, message) pairs; the loader adds the file name.
 Problems = list[tuple[str, str]]
@@ -49,6 +53,7 @@ def check_scenario(scenario: Scenario) -> tuple[Problems, list[str]]:
     _check_references(scenario, errors)
     _check_places(scenario, errors)
     _check_times(scenario, errors, warnings)
+    _check_placement(scenario, errors, warnings)
     for i, td in enumerate(scenario.task_definitions):
         td_errors, td_warnings = check_task_definition(
             td, f"taskDefinitions[{i}]", scenario.cluster.reserved_ports
@@ -216,3 +221,69 @@ def _check_times(scenario: Scenario, errors: Problems, warnings: list[str]) -> N
                     f"must be after start ({arrivals.start:g} s), got {arrivals.end:g} s",
                 )
             )
+
+
+def _requests(scenario: Scenario) -> list[tuple[str, str, list[PlacementConstraint]]]:
+    """(path, task definition reference, request-level constraints) of every placement request."""
+    found = [(f"services[{i}]", s.task_definition, s.placement_constraints) for i, s in enumerate(scenario.services)]
+    found += [
+        (f"workloads[{i}]", w.task_definition, w.placement_constraints) for i, w in enumerate(scenario.workloads)
+    ]
+    found += [
+        (f"actions[{i}]", a.task_definition, a.placement_constraints)
+        for i, a in enumerate(scenario.actions)
+        if isinstance(a, RunTask)
+    ]
+    return found
+
+
+def _check_placement(scenario: Scenario, errors: Problems, warnings: list[str]) -> None:
+    """ENI trunking limits, ECS's 10-constraint limit, dates in queries, GPUs nobody has."""
+    for i, fleet in enumerate(scenario.cluster.fleets):
+        path = f"cluster.fleets[{i}]"
+        if fleet.awsvpc_trunking:
+            try:
+                task_eni_limit(fleet.instance_type, True, fleet.eni_trunking_limit)
+            except ValueError as exc:
+                errors.append((f"{path}.eniTrunkingLimit", str(exc)))
+        elif fleet.eni_trunking_limit is not None:
+            warnings.append(f"{path}.eniTrunkingLimit: ignored without awsvpcTrunking: true")
+    tds = scenario.task_definitions
+    for path, ref, constraints in _requests(scenario):
+        td = resolve_task_definition(tds, ref)
+        own = len(td.placement_constraints) if td is not None else 0
+        if len(constraints) + own > MAX_CONSTRAINTS:
+            errors.append((
+                f"{path}.placementConstraints",
+                f"{len(constraints)} placement constraints plus the task definition's {own} make "
+                f"{len(constraints) + own}; ECS allows {MAX_CONSTRAINTS} in total",
+            ))
+    if scenario.start_time is None:
+        rules = [(f"taskDefinitions[{i}]", td.placement_constraints) for i, td in enumerate(tds)]
+        rules += [(path, constraints) for path, _, constraints in _requests(scenario)]
+        for path, constraints in rules:
+            for j, constraint in enumerate(constraints):
+                if constraint.expression and _compares_dates(parse(constraint.expression)):
+                    errors.append((
+                        f"{path}.placementConstraints[{j}].expression",
+                        "registeredAt compares with a date: give the scenario a startTime (or compare "
+                        "with simulated seconds)",
+                    ))
+    most_gpus = max(instance_type(f.instance_type).gpus for f in scenario.cluster.fleets)
+    for i, td in enumerate(tds):
+        gpus = sum(c.gpus for c in td.container_definitions)
+        if gpus > most_gpus:
+            warnings.append(
+                f"taskDefinitions[{i}]: needs {gpus} GPU(s); no fleet's instance type has more than "
+                f"{most_gpus}, so its tasks can never be placed"
+            )
+
+
+def _compares_dates(node) -> bool:  # noqa: ANN001
+    """True if the expression compares ``registeredAt`` with a date (not simulated seconds)."""
+    if isinstance(node, Compare):
+        argument = node.argument
+        return node.subject == "registeredAt" and isinstance(argument, str) and not _SECONDS.fullmatch(argument)
+    if isinstance(node, Not):
+        return _compares_dates(node.operand)
+    return any(_compares_dates(operand) for operand in node.operands)

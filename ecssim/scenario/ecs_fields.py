@@ -27,6 +27,8 @@ MODEL_SHAPES: dict[str, tuple[str, ...]] = {
     "DeploymentConfiguration": ("DeploymentConfiguration",),
     "PlacementStrategy": ("PlacementStrategy",),
     "PlacementConstraint": ("PlacementConstraint", "TaskDefinitionPlacementConstraint"),
+    "TaskDefinitionPlacementConstraint": ("TaskDefinitionPlacementConstraint",),
+    "ResourceRequirement": ("ResourceRequirement",),
 }
 
 DATA_FILE = "ecs_fields.json"

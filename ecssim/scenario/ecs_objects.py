@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -26,6 +27,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from ..placement.pipeline import compiled_query
+from ..placement.query import QuerySyntaxError, compile_query
 from ..units import parse_ecs_cpu, parse_ecs_memory
 from .ecs_fields import did_you_mean, legal_fields
 
@@ -122,6 +125,35 @@ class PortMapping(EcsModel):
     protocol: Literal["tcp", "udp"] = "tcp"
 
 
+class ResourceRequirement(EcsModel):
+    """``{type: GPU, value: "1"}``: physical GPUs pinned to a container (section 2.5).
+
+    ``InferenceAccelerator`` entries are accepted and ignored (Elastic Inference is not
+    simulated). GPU values are whole numbers as ECS writes them (strings); ``sharingStrategy``
+    is kept aside as an ignored ECS field.
+    """
+
+    type: Literal["GPU", "InferenceAccelerator"]
+    value: str = Field(min_length=1)
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _gpu_count(cls, value: object, info: ValidationInfo) -> object:
+        """A GPU requirement is a positive whole number of GPUs (ECS writes it as a string)."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if info.data.get("type") == "GPU" and not (
+            isinstance(value, str) and value.strip().isdigit() and int(value) > 0
+        ):
+            raise ValueError(f"a GPU requirement is a positive whole number of GPUs, got {value!r}")
+        return value
+
+    @property
+    def gpus(self) -> int:
+        """GPUs this requirement pins (0 for other types)."""
+        return int(self.value) if self.type == "GPU" else 0
+
+
 class ContainerDefinition(EcsModel):
     """One container of a task definition (the fields that decide placement and stopping)."""
 
@@ -133,6 +165,12 @@ class ContainerDefinition(EcsModel):
     essential: bool = True
     port_mappings: list[PortMapping] = Field(default_factory=list)
     stop_timeout: int | None = Field(default=None, ge=0, le=120 * 60)
+    resource_requirements: list[ResourceRequirement] = Field(default_factory=list)
+
+    @property
+    def gpus(self) -> int:
+        """GPUs the container pins (its ``resourceRequirements`` of type GPU)."""
+        return sum(r.gpus for r in self.resource_requirements)
 
 
 class PlacementStrategy(EcsModel):
@@ -165,35 +203,87 @@ class PlacementStrategy(EcsModel):
         return (self.type, self.field)
 
 
+def _compiled(expression: str) -> str:
+    """Compile a memberOf expression now, so a malformed one is refused at load time."""
+    try:
+        compile_query(expression)
+    except QuerySyntaxError as exc:
+        raise ValueError(f"column {exc.column}: {exc.problem}") from None
+    return expression
+
+
 class PlacementConstraint(EcsModel):
-    """``{type: distinctInstance|memberOf, expression}``; memberOf arrives with the placement issue."""
+    """``{type: distinctInstance|memberOf, expression}``, ECS's placement constraint object.
+
+    A ``memberOf`` expression (the cluster query language) is compiled when the scenario
+    loads; an error names its column. ``distinctInstance`` takes no expression.
+    """
 
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
 
     type: Literal["distinctInstance", "memberOf"]
-    expression: str | None = Field(default=None, max_length=2000)
-
-    @field_validator("type")
-    @classmethod
-    def _supported(cls, value: str) -> str:
-        """memberOf needs the cluster query language, which arrives with the placement issue."""
-        if value == "memberOf":
-            raise ValueError(
-                "memberOf placement constraints are not supported yet (they come with the placement issue)"
-            )
-        return value
+    expression: str | None = Field(default=None, max_length=2000, validate_default=True)
 
     @field_validator("expression")
     @classmethod
-    def _no_expression(cls, value: str | None, info: ValidationInfo) -> str | None:
-        """ECS refuses an expression on a distinctInstance constraint."""
-        if info.data.get("type") == "distinctInstance" and value:
+    def _expression_fits_type(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """memberOf needs a valid expression; distinctInstance takes none."""
+        kind = info.data.get("type")
+        if kind == "distinctInstance" and value:
             raise ValueError("distinctInstance takes no expression")
+        if kind == "memberOf":
+            if not value or not value.strip():
+                raise ValueError("memberOf needs an expression, e.g. 'attribute:ecs.instance-type =~ t3.*'")
+            return _compiled(value)
         return value
 
-    def as_tuple(self) -> tuple[str, str | None]:
-        """The ``(type, expression)`` pair the placement functions take."""
-        return (self.type, self.expression)
+    def as_tuple(self) -> tuple[str, object]:
+        """The ``(type, rule)`` pair :func:`ecssim.placement.place` takes: the compiled query for
+        memberOf (compiled once per process and expression), ``None`` for distinctInstance."""
+        if self.type == "memberOf":
+            return (self.type, compiled_query(self.expression))
+        return (self.type, None)
+
+
+class TaskDefinitionPlacementConstraint(PlacementConstraint):
+    """A task definition's placement constraint: ECS allows only ``memberOf`` there."""
+
+    @field_validator("type")
+    @classmethod
+    def _member_of_only(cls, value: str) -> str:
+        """distinctInstance belongs on the service, RunTask or workload, not the task definition."""
+        if value != "memberOf":
+            raise ValueError(
+                "a task definition takes only memberOf constraints; put distinctInstance on the service, "
+                "workload or runTask"
+            )
+        return value
+
+
+#: ECS's limits: 5 strategy rules per task, 10 constraints (task definition's included).
+MAX_STRATEGIES = 5
+MAX_CONSTRAINTS = 10
+
+
+def _at_most_strategies(rules: list | None) -> list | None:
+    if rules is not None and len(rules) > MAX_STRATEGIES:
+        raise ValueError(f"at most {MAX_STRATEGIES} placement strategy rules (ECS's limit), got {len(rules)}")
+    return rules
+
+
+def _at_most_constraints(rules: list) -> list:
+    if len(rules) > MAX_CONSTRAINTS:
+        raise ValueError(
+            f"at most {MAX_CONSTRAINTS} placement constraints (ECS's limit, the task definition's "
+            f"included), got {len(rules)}"
+        )
+    return rules
+
+
+#: A request's ``placementStrategy``: at most 5 rules (None = ECS's default).
+PlacementStrategies = Annotated[list[PlacementStrategy] | None, AfterValidator(_at_most_strategies)]
+#: A request's ``placementConstraints``: at most 10 (with the task definition's: checked later).
+PlacementConstraints = Annotated[list[PlacementConstraint], AfterValidator(_at_most_constraints)]
 
 
 class TaskDefinition(EcsModel):
@@ -208,7 +298,9 @@ class TaskDefinition(EcsModel):
     requires_compatibilities: list[Literal["EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"]] = Field(
         default_factory=list
     )
-    placement_constraints: list[PlacementConstraint] = Field(default_factory=list, max_length=10)
+    placement_constraints: Annotated[
+        list[TaskDefinitionPlacementConstraint], AfterValidator(_at_most_constraints)
+    ] = Field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -231,8 +323,8 @@ class Service(EcsModel):
     desired_count: int = Field(default=0, ge=0, le=5000)
     launch_type: Literal["EC2"] = "EC2"
     scheduling_strategy: Literal["REPLICA"] = "REPLICA"
-    placement_strategy: list[PlacementStrategy] | None = Field(default=None, max_length=5)
-    placement_constraints: list[PlacementConstraint] = Field(default_factory=list, max_length=10)
+    placement_strategy: PlacementStrategies = None
+    placement_constraints: PlacementConstraints = Field(default_factory=list)
     deployment_configuration: DeploymentConfiguration = Field(default_factory=DeploymentConfiguration)
 
     @field_validator("launch_type", mode="before")

@@ -25,7 +25,7 @@ from pydantic.alias_generators import to_camel
 from ..units import parse_rate_per_s, parse_size_mib
 from .catalog import UnknownInstanceType, instance_type
 from .distributions import Constant, Distribution, Duration, Lognormal, Uniform
-from .ecs_objects import PlacementConstraint, PlacementStrategy, Service, TaskDefinition
+from .ecs_objects import PlacementConstraints, PlacementStrategies, Service, TaskDefinition
 
 #: A size in MiB: a number of MiB or a string such as "8 GiB".
 SizeMiB = Annotated[
@@ -53,7 +53,9 @@ class Section(BaseModel):
 class Fleet(Section):
     """A group of identical container instances: an Auto Scaling group.
 
-    Instances are spread round-robin over ``availabilityZones``. Later issues add
+    Instances are spread round-robin over ``availabilityZones``. Their GPUs are the catalog's
+    ``gpus`` column: ecssim assumes every instance of a GPU type runs the GPU-enabled agent
+    (``ECS_ENABLE_GPU_SUPPORT=true``, ecs-reference 2.1). Later issues add
     replacement and capacity providers to this same object.
     """
 
@@ -79,6 +81,26 @@ class Fleet(Section):
         default=0, description="ECS_RESERVED_MEMORY: MiB the agent keeps back from registration (default 0)."
     )
     os_type: Literal["linux"] = "linux"
+    agent_version: str = Field(
+        default="1.89.0",
+        pattern=r"^\d+(\.\d+)*$",
+        description=(
+            "ECS agent version the instances run, for agentVersion in memberOf expressions "
+            "(ecssim's assumption: a recent agent, 1.89.0)."
+        ),
+    )
+    awsvpc_trunking: bool = Field(
+        default=False,
+        description=(
+            "ENI trunking (awsvpcTrunking): more awsvpc tasks per instance, from ecssim's table of "
+            "the types ECS's guide lists, or eniTrunkingLimit (2.4)."
+        ),
+    )
+    eni_trunking_limit: int | None = Field(
+        default=None,
+        ge=1,
+        description="awsvpc tasks per instance with trunking, for types not in ecssim's table (or to override it).",
+    )
 
     @field_validator("instance_type")
     @classmethod
@@ -239,8 +261,8 @@ class Workload(Section):
     )
     count: int = Field(default=1, ge=1, le=10, description="Tasks per RunTask call (ECS allows 10).")
     group: str | None = Field(default=None, description="Task group (default family:<family>).")
-    placement_strategy: list[PlacementStrategy] | None = Field(default=None, max_length=5)
-    placement_constraints: list[PlacementConstraint] = Field(default_factory=list, max_length=10)
+    placement_strategy: PlacementStrategies = None
+    placement_constraints: PlacementConstraints = Field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- faults
@@ -327,8 +349,8 @@ class RunTask(Section):
         default=None, description="How long the tasks run (forever if absent)."
     )
     group: str | None = None
-    placement_strategy: list[PlacementStrategy] | None = Field(default=None, max_length=5)
-    placement_constraints: list[PlacementConstraint] = Field(default_factory=list, max_length=10)
+    placement_strategy: PlacementStrategies = None
+    placement_constraints: PlacementConstraints = Field(default_factory=list)
 
 
 class TerminateInstance(Section):

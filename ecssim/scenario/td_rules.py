@@ -55,10 +55,6 @@ def check_task_definition(
                     f"the containers' memory ({hard} MiB) exceeds the task's memory ({td.memory} MiB)",
                 )
             )
-    if td.network_mode == "awsvpc":
-        warnings.append(
-            f"{path}.networkMode: awsvpc is accepted without ENI limits; ENI limits come with the placement issue"
-        )
     _check_ports(td, path, set(reserved_ports), errors, warnings)
     return errors, warnings
 

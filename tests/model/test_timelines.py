@@ -521,7 +521,7 @@ def test_runtask_placement_failure_creates_no_task():
     ))
     assert len(res.tasks) == 1
     assert res.placement_failures.values.tolist() == [
-        [10.0, "", "family:job", "job:1", "action:go", "RESOURCE:MEMORY", I1],
+        ["pf-000001", 10.0, "", "family:job", "job:1", "action:go", "RESOURCE:MEMORY", I1],
     ]
 
 

@@ -131,10 +131,8 @@ def test_closest_is_the_instance_passing_most_checks_in_order():
     assert (d.instance, d.closest, d.reason) == (-1, 3, REASON_PORTS)
 
 
-def test_member_of_is_out_of_scope():
+def test_unknown_constraint_type_is_refused():
     view = ClusterView.build([1024], [4096])
-    with pytest.raises(NotImplementedError, match="memberOf placement constraints come with"):
-        decide(view, TaskDemand(1, 1), [("memberOf", "attribute:ecs.instance-type =~ t2.*")])
     with pytest.raises(ValueError, match="distinctInstance, memberOf"):
         decide(view, TaskDemand(1, 1), [("sameInstance", None)])
 

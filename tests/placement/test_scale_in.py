@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ecssim.placement import DEFAULT_SERVICE_STRATEGY, ClusterView, choose_tasks_to_stop
+from ecssim.placement import DEFAULT_SERVICE_STRATEGY, ClusterView, TaskDemand, choose_tasks_to_stop
 
 AZ = "attribute:ecs.availability-zone"
 G = "service:web"
@@ -46,10 +46,36 @@ def test_default_keeps_az_balance_over_several_stops():
         assert stopped[0] == 0  # a has 4, its fullest instance is slot 0
 
 
-def test_spread_az_alone_still_takes_fullest_instance_in_az():
+def stopped_slots(view, counts, strategies, seeds=200):
+    """The first task's slot over many seeds: every slot the rule can pick shows up."""
+    return {int(stop(view, counts, 1, strategies, seed)[0]) for seed in range(seeds)}
+
+
+def test_explicit_az_spread_takes_the_fullest_az_then_random_within_it():
+    # ECS (3.2): keep the AZs balanced, random within the AZ. AZ a holds 4 tasks, b 1.
     counts = [1, 3, 1]
     view = az_view(counts, ["a", "a", "b"])
-    assert stop(view, counts, 1, [("spread", AZ)])[0] == 1
+    assert stopped_slots(view, counts, [("spread", AZ)]) == {0, 1}
+
+
+def test_explicit_az_spread_is_not_the_default_logic():
+    # The same rules as the default, written by the user: random within the AZ (3.2), while
+    # ECS's default logic takes the instance with the most tasks (3.3).
+    counts = [1, 3, 1]
+    view = az_view(counts, ["a", "a", "b"])
+    explicit = (("spread", AZ), ("spread", "instanceId"))
+    assert explicit == DEFAULT_SERVICE_STRATEGY
+    assert stopped_slots(view, counts, explicit) == {0, 1}
+    assert stopped_slots(view, counts, DEFAULT_SERVICE_STRATEGY) == {1}
+
+
+def test_explicit_az_spread_keeps_azs_balanced_over_several_stops():
+    counts = [2, 2, 1, 0]
+    view = az_view(counts, ["a", "a", "b", "b"])
+    for seed in range(30):
+        stopped = stop(view, counts, 3, [("spread", AZ)], seed)
+        # a 4, b 1: three stops all come from a (4 -> 3 -> 2 -> 1 vs b's 1).
+        assert sorted(stopped.tolist()) in ([0, 0, 1], [0, 1, 1])
 
 
 def test_spread_instance_takes_fullest_instance():
@@ -65,10 +91,30 @@ def test_binpack_takes_instance_with_most_free_resource():
     assert stop(view, counts, 1, [("binpack", "cpu")])[0] == 0
 
 
-def test_spread_az_then_binpack_within_the_az():
+def test_spread_az_then_binpack_is_random_within_the_az():
+    # Later rules do not act after an explicit AZ spread: AZ a (3 tasks), then random.
     counts = [1, 1, 1, 1]
     view = az_view(counts, ["a", "a", "a", "b"], memory_free=[100, 3000, 200, 9000])
-    assert stop(view, counts, 1, [("spread", AZ), ("binpack", "memory")])[0] == 1
+    assert stopped_slots(view, counts, [("spread", AZ), ("binpack", "memory")]) == {0, 1, 2}
+
+
+def test_binpack_then_spread_breaks_ties_by_the_later_rule():
+    counts = [1, 1, 2]
+    view = az_view(counts, ["a", "b", "b"], memory_free=[3000, 3000, 3000])
+    # Equal free memory; spread over instances then keeps the instance with the most tasks.
+    assert stopped_slots(view, counts, [("binpack", "memory"), ("spread", "instanceId")]) == {2}
+
+
+def test_binpack_stops_count_what_earlier_stops_freed():
+    counts = [2, 2]
+    view = az_view(counts, ["a", "b"], memory_free=[3000, 3000])
+    demand = TaskDemand(256, 100)
+    for seed in range(20):
+        slots = tasks_on(counts)
+        picked = choose_tasks_to_stop(slots, 2, view, [("binpack", "memory")], G, np.random.default_rng(seed),
+                                      demand=demand)
+        # After the first stop its instance has 3100 MiB free, the most: the second stop is there too.
+        assert slots[picked][0] == slots[picked][1]
 
 
 def test_random_is_uniform_and_seeded():

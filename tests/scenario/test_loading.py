@@ -114,10 +114,13 @@ def test_validate_reports_ignored_and_warnings(tmp_path: Path, minimal: dict) ->
     minimal["taskDefinitions"][0]["status"] = "ACTIVE"
     minimal["taskDefinitions"][0]["networkMode"] = "awsvpc"
     minimal["services"][0]["loadBalancers"] = [{"targetGroupArn": "arn:x", "notChecked": 1}]
+    minimal["cluster"]["fleets"][0]["eniTrunkingLimit"] = 12
     (tmp_path / "s.json").write_text(json.dumps(minimal))
     report = validate_file(tmp_path / "s.json")
     assert report.ignored == ["taskDefinitions[0].status", "services[0].loadBalancers"]
-    assert any("ENI limits come with the placement issue" in w for w in report.warnings)
+    # awsvpc has its ENI limits now: no warning about it.
+    assert not any("networkMode" in w or "ENI limits" in w for w in report.warnings)
+    assert "cluster.fleets[0].eniTrunkingLimit: ignored without awsvpcTrunking: true" in report.warnings
     assert (
         f"{tmp_path / 's.json'}: taskDefinitions[0].status (ignored: ecssim does not model it)"
         in report.lines()
