@@ -61,7 +61,7 @@ class DaemonScheduler(ServiceScheduler):
             else:
                 self.retry_at.pop(slot, None)
                 started.append(task)
-        if started:
+        if started and not self.plane.warm_starting:  # warm-started tasks are not news, as for REPLICA
             ids = " ".join(f"task {t.id}" for t in started)
             self.plane.rec.service_event(self.name, "started",
                                          f"service {self.name} has started {len(started)} tasks: {ids}.")

@@ -218,3 +218,13 @@ class Cluster:
             view.eni_free[slot] += demand.enis
         if demand.gpus:
             view.gpu_free[slot] += demand.gpus
+
+    def hold(self, slot: int, demand) -> None:  # noqa: ANN001
+        """Set CPU and memory aside on ``slot`` for a DAEMON task being replaced (no task holds them)."""
+        self.view.cpu_free[slot] -= demand.cpu
+        self.view.memory_free[slot] -= demand.memory_mib
+
+    def unhold(self, slot: int, demand) -> None:  # noqa: ANN001
+        """Give back what :meth:`hold` set aside, just before the replacement is placed."""
+        self.view.cpu_free[slot] += demand.cpu
+        self.view.memory_free[slot] += demand.memory_mib

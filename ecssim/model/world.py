@@ -10,6 +10,7 @@ from pathlib import Path
 
 import simpy
 
+from ..control.daemon import DaemonScheduler
 from ..control.plane import ControlPlane
 from ..control.service import ServiceScheduler
 from ..placement import DEFAULT_RUNTASK_STRATEGY, DEFAULT_SERVICE_STRATEGY
@@ -138,7 +139,10 @@ class World:
             constraints = self.constraints_for(model.placement_constraints, spec)
             rng = self.streams.get("service", model.service_name)
             placement_rng = self.streams.get("placement", f"service:{model.service_name}")
-            service = ServiceScheduler(self.plane, model, spec, constraints, strategies, rng, placement_rng)
+            if model.scheduling_strategy == "DAEMON":
+                service = DaemonScheduler(self.plane, model, spec, constraints, rng, placement_rng)
+            else:
+                service = ServiceScheduler(self.plane, model, spec, constraints, strategies, rng, placement_rng)
             self.plane.services[service.name] = service
             dc = model.deployment_configuration
             self.log.services.append((service.name, spec.key, model.scheduling_strategy, model.desired_count,
@@ -146,15 +150,20 @@ class World:
             self.rec.service_row(service.name, "state", "", "ACTIVE")
             self.rec.service_row(service.name, "desired_count", "", str(model.desired_count),
                                  float(model.desired_count))
+        # Daemon tasks first: on every instance already registered (all of them with a warm start).
+        self.plane.warm_starting = self.scenario.warm_start
+        for daemon in self.plane.daemons():
+            daemon.reconcile()
         if self.scenario.warm_start:
             self._warm_start_services()
+        self.plane.warm_starting = False
         for service in self.plane.services.values():
-            if len(service.live) < service.desired:
+            if service.kind == "REPLICA" and len(service.live) < service.desired:
                 service.notify()
 
     def _warm_start_services(self) -> None:
         """Place every service's desired tasks RUNNING at t=0, round-robin over the services."""
-        services = list(self.plane.services.values())
+        services = [s for s in self.plane.services.values() if s.kind == "REPLICA"]
         remaining = {s.name: s.desired for s in services}
         while any(remaining.values()):
             for service in services:

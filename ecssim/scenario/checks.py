@@ -158,9 +158,13 @@ def _check_references(scenario: Scenario, errors: Problems) -> None:
                 f"; did you mean {hint[0]}?" if hint else f"; known: {', '.join(sorted(services)) or 'none'}"
             )
             errors.append((path, f"unknown service {name!r}{suggestion}"))
+    daemons = {s.service_name for s in scenario.services if s.scheduling_strategy == "DAEMON"}
     for i, action in enumerate(scenario.actions):
         if isinstance(action, StopTask) and action.service is None and not action.task_ids:
             errors.append((f"actions[{i}]", "stopTask needs a service or taskIds"))
+        if isinstance(action, UpdateService) and action.service in daemons:
+            errors.append((f"actions[{i}].desiredCount",
+                           f"service {action.service!r} is a DAEMON service: its desired count follows the instances"))
 
 
 def _selectors(scenario: Scenario) -> list[tuple[str, InstanceSelector]]:

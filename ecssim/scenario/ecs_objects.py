@@ -322,7 +322,7 @@ class Service(EcsModel):
     task_definition: str = Field(min_length=1, description="family or family:revision of a task definition")
     desired_count: int = Field(default=0, ge=0, le=5000)
     launch_type: Literal["EC2"] = "EC2"
-    scheduling_strategy: Literal["REPLICA"] = "REPLICA"
+    scheduling_strategy: Literal["REPLICA", "DAEMON"] = "REPLICA"
     placement_strategy: PlacementStrategies = None
     placement_constraints: PlacementConstraints = Field(default_factory=list)
     deployment_configuration: DeploymentConfiguration = Field(default_factory=DeploymentConfiguration)
@@ -337,10 +337,27 @@ class Service(EcsModel):
             raise ValueError("EXTERNAL (ECS Anywhere) is not simulated; the core simulates EC2 only")
         return value
 
-    @field_validator("scheduling_strategy", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _replica_only(cls, value: object) -> object:
-        """DAEMON services need per-instance placement, which arrives with the placement issue."""
-        if value == "DAEMON":
-            raise ValueError("DAEMON services come with the placement issue; the core runs REPLICA services")
-        return value
+    def _daemon_defaults(cls, data: object) -> object:
+        """DAEMON services default to minimumHealthyPercent 0 and maximumPercent 100 (4.1)."""
+        if isinstance(data, dict) and data.get("schedulingStrategy") == "DAEMON":
+            config = data.get("deploymentConfiguration")
+            if config is None or isinstance(config, dict):
+                config = dict(config or {})
+                config.setdefault("maximumPercent", 100)
+                config.setdefault("minimumHealthyPercent", 0)
+                data = {**data, "deploymentConfiguration": config}
+        return data
+
+    @model_validator(mode="after")
+    def _daemon_rules(self) -> Service:
+        """ECS's rules for DAEMON services: no desired count, no strategy, maximumPercent 100."""
+        if self.scheduling_strategy == "DAEMON":
+            if self.desired_count:
+                raise ValueError("desiredCount: a DAEMON service runs one task per instance; leave it out")
+            if self.placement_strategy:
+                raise ValueError("placementStrategy: DAEMON services take no placement strategy")
+            if self.deployment_configuration.maximum_percent != 100:
+                raise ValueError("deploymentConfiguration.maximumPercent: must be 100 for a DAEMON service")
+        return self
