@@ -26,8 +26,14 @@ BASE = {
 }
 
 
+#: The Placement section's examples are whole scenarios run with their outputs by
+#: tests/test_readme_placement.py (its Python blocks read the scenarios saved as files).
+_HEAD, _, _REST = README.partition("\n## Placement\n")
+OUTSIDE_PLACEMENT = _HEAD + "\n## " + _REST.split("\n## ", 1)[1] if _REST else README
+
+
 def blocks(language: str) -> list[str]:
-    return [body for lang, body in BLOCK.findall(README) if lang == language]
+    return [body for lang, body in BLOCK.findall(OUTSIDE_PLACEMENT) if lang == language]
 
 
 def test_quick_start_has_exactly_two_commands() -> None:

@@ -62,7 +62,10 @@ class ControlPlane:
     def launch_on(self, slot: int, spec, group: str, service, started_by: str,  # noqa: ANN001
                   constraints) -> tuple[Task | None, object]:
         """Place one DAEMON task on ``slot`` (every check as ``place``); ``(None, decision)`` if it does not fit."""
-        decision = place_on(spec.demand, self.cluster.view, slot, constraints, group)
+        if self.explain is None:
+            decision = place_on(spec.demand, self.cluster.view, slot, constraints, group)
+        else:
+            decision = self.explain.place_on(self, spec, slot, group, service, started_by, constraints)
         return self._create(decision, spec, group, service, started_by, math.inf)
 
     def _create(self, decision, spec, group: str, service, started_by: str,  # noqa: ANN001

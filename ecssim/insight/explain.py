@@ -22,6 +22,9 @@ import pandas as pd
 
 from ecssim.model.world import World
 from ecssim.placement import AZ_ATTRIBUTE, place
+from ecssim.placement.explain import explain_candidates
+from ecssim.placement.pipeline import compiled_query, query_context
+from ecssim.placement.single import place_on
 from ecssim.scenario.models import Scenario
 
 _ID = re.compile(r"^(t|pf)-(\d+)$")
@@ -74,30 +77,49 @@ class ExplainProbe:
         self.target = target
         self.frame: pd.DataFrame | None = None
 
+    def _due(self, plane) -> bool:  # noqa: ANN001
+        """True if the next placement (made or failed) could be the target."""
+        if self.target.kind == "task":
+            return plane.task_count + 1 == self.target.number
+        return len(plane.rec.log.placement_failures) + 1 == self.target.number
+
+    def place_on(self, plane, spec, slot: int, group: str, service, started_by: str, constraints):  # noqa: ANN001
+        """A DAEMON placement on one instance, explained like the others (its strategy: that instance)."""
+        view = plane.cluster.view
+        decision = place_on(spec.demand, view, slot, constraints, group)
+        if self._due(plane) and decision.placed == (self.target.kind == "task"):
+            decision.candidates = explain_candidates(spec.demand, view, (), constraints, group, decision)
+            self._record(plane, decision, spec, group, service, started_by,
+                         [("daemon", view.instance_ids[slot])], constraints)
+        return decision
+
     def place(self, plane, spec, group: str, service, started_by: str, strategies, constraints, rng):  # noqa: ANN001
         """Place as the control plane would; at the target, record the explanation and stop."""
         target = self.target
-        if target.kind == "task":
-            due = plane.task_count + 1 == target.number
-        else:
-            due = len(plane.rec.log.placement_failures) + 1 == target.number
+        due = self._due(plane)
         view = plane.cluster.view
         decision = place(spec.demand, view, strategies, constraints, group, rng, explain=due)
         if due and decision.placed == (target.kind == "task"):
-            request = {
-                "target": target.id,
-                "time_s": float(plane.env.now),
-                "task_definition": spec.key,
-                "group": group,
-                "service": service.name if service is not None else "",
-                "started_by": started_by,
-                "strategies": [tuple(s) for s in strategies],
-                "constraints": [(kind, _expression_text(e)) for kind, e in constraints],
-                "demand": dataclasses.asdict(spec.demand),
-            }
-            self.frame = explanation_frame(decision, view, request, plane.cluster.reserved_ports)
-            raise _TargetReached(target.id)
+            self._record(plane, decision, spec, group, service, started_by, strategies, constraints)
         return decision
+
+    def _record(self, plane, decision, spec, group, service, started_by, strategies, constraints) -> None:  # noqa: ANN001
+        """Keep the explanation of the target and stop the run there."""
+        target = self.target
+        view = plane.cluster.view
+        request = {
+            "target": target.id,
+            "time_s": float(plane.env.now),
+            "task_definition": spec.key,
+            "group": group,
+            "service": service.name if service is not None else "",
+            "started_by": started_by,
+            "strategies": [tuple(s) for s in strategies],
+            "constraints": [(kind, _expression_text(e)) for kind, e in constraints],
+            "demand": dataclasses.asdict(spec.demand),
+        }
+        self.frame = explanation_frame(decision, view, request, plane.cluster.reserved_ports)
+        raise _TargetReached(target.id)
 
 
 def explain(scenario: Scenario, seed: int, target: str, replication: int = 0) -> pd.DataFrame:
@@ -186,9 +208,10 @@ def explanation_frame(decision, view, request: dict, agent_ports=()) -> pd.DataF
     counts = view.group_counts.get(request["group"])
     state["group_tasks"] = counts[slots] if counts is not None else 0
     frame = pd.concat([state, cand.drop(columns="instance_id")], axis=1)
+    failed_query = _failed_member_of(view, slots, request)
     frame.insert(frame.columns.get_loc("filtered_by") + 1, "why",
-                 [_why(reason, row, request) for reason, row in zip(frame["filtered_by"], state.itertuples(),
-                                                                    strict=True)])
+                 [_why(reason, row, request, failed) for reason, row, failed
+                  in zip(frame["filtered_by"], state.itertuples(), failed_query, strict=True)])
     frame["chosen"] = slots == decision.instance
     frame["closest"] = (slots == decision.closest) & (decision.instance < 0)
     frame.attrs.update(request)
@@ -239,7 +262,21 @@ def _ports_in_use(view, slots: np.ndarray, agent_ports: set[int]) -> list[str]: 
     return [" ".join(ports) for ports in taken]
 
 
-def _why(reason: str, row, request: dict) -> str:  # noqa: ANN001
+def _failed_member_of(view, slots: np.ndarray, request: dict) -> list[str]:  # noqa: ANN001
+    """Per listed slot, the first memberOf expression it does not satisfy ("" if none)."""
+    failed = [""] * len(slots)
+    expressions = [e for kind, e in request["constraints"] if kind == "memberOf"]
+    if not expressions:
+        return failed
+    context = query_context(view)
+    for expression in expressions:
+        satisfied = compiled_query(expression).evaluate(view, context)[slots]
+        for k in np.flatnonzero(~satisfied):
+            failed[k] = failed[k] or expression
+    return failed
+
+
+def _why(reason: str, row, request: dict, failed_query: str = "") -> str:  # noqa: ANN001
     """The numbers behind a filter's verdict, e.g. ``needs 512 MiB, 300 free``."""
     demand = request["demand"]
     if reason == "":
@@ -260,6 +297,5 @@ def _why(reason: str, row, request: dict) -> str:  # noqa: ANN001
     if reason.startswith("DistinctInstance"):
         return f"already runs a task of {request['group']}"
     if reason.startswith("MemberOf"):
-        expressions = [e for kind, e in request["constraints"] if kind == "memberOf"]
-        return "not a member of " + " and ".join(f"[{e}]" for e in expressions)
+        return f"not a member of [{failed_query}]"
     return ""
