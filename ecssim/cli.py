@@ -11,6 +11,8 @@ import math
 import sys
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -28,6 +30,19 @@ _INPUT_ERRORS = (ScenarioError, OutputFolderError, MissingExtraError, TraceError
 def _fail(message: str, status: int = BAD_INPUT) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(status)
+
+
+@contextmanager
+def _exit_status(debug: bool, input_errors: tuple[type[Exception], ...] = _INPUT_ERRORS) -> Iterator[None]:
+    """Bad input exits 2 with its message; any other failure inside a run exits 1."""
+    try:
+        yield
+    except input_errors as error:
+        _fail(str(error))
+    except Exception as error:  # a failure inside the run: status 1
+        if debug:
+            traceback.print_exc()
+        _fail(f"the run failed: {type(error).__name__}: {error} (use --debug for a traceback)", RUN_FAILED)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -51,7 +66,7 @@ def run(scenario_file: Path, seed: int, replication: int, out: Path | None, fmt:
     """Run SCENARIO_FILE and print a short summary (and write the tables with --out)."""
     from .simulation import simulate
 
-    try:
+    with _exit_status(debug):
         scenario = load_scenario(scenario_file)
         if out is not None:
             from .analysis.output import check_target, require_format
@@ -63,12 +78,6 @@ def run(scenario_file: Path, seed: int, replication: int, out: Path | None, fmt:
         wall = time.perf_counter() - started
         if out is not None:
             result.save(out, format=fmt, force=force)
-    except _INPUT_ERRORS as error:
-        _fail(str(error))
-    except Exception as error:  # a failure inside the run: status 1
-        if debug:
-            traceback.print_exc()
-        _fail(f"the run failed: {type(error).__name__}: {error} (use --debug for a traceback)", RUN_FAILED)
     click.echo(_summary_text(scenario.name, seed, result.summary(), wall, out))
 
 
@@ -138,7 +147,7 @@ def explain(scenario_file: Path, seed: int, replication: int, task_id: str | Non
     chosen = [x for x in (task_id, failure_id, service) if x is not None]
     if len(chosen) != 1:
         _fail("give exactly one of --task ID, --failure ID or --service NAME")
-    try:
+    with _exit_status(debug, (*_INPUT_ERRORS, UnknownTargetError)):
         scenario = load_scenario(scenario_file)
         note = ""
         target = task_id or failure_id
@@ -147,12 +156,6 @@ def explain(scenario_file: Path, seed: int, replication: int, task_id: str | Non
         elif (task_id and not task_id.startswith("t-")) or (failure_id and not failure_id.startswith("pf-")):
             _fail(f"{target!r} is not a {'task' if task_id else 'placement failure'} id")
         frame = explain_placement(scenario, seed, target, replication=replication)
-    except (*_INPUT_ERRORS, UnknownTargetError) as error:
-        _fail(str(error))
-    except Exception as error:  # a failure inside the run: status 1
-        if debug:
-            traceback.print_exc()
-        _fail(f"the run failed: {type(error).__name__}: {error} (use --debug for a traceback)", RUN_FAILED)
     if note:
         click.echo(note)
     click.echo(to_text(frame, limit))
@@ -181,7 +184,7 @@ def headroom(scenario_file: Path, task_definition: str, seed: int, replication: 
         until = parse_duration(at) if at is not None else None
     except ValueError as error:
         _fail(str(error))
-    try:
+    with _exit_status(debug):
         scenario = load_scenario(scenario_file)
         families = {td.family for td in scenario.task_definitions} | {td.key for td in scenario.task_definitions}
         if task_definition not in families:
@@ -190,12 +193,6 @@ def headroom(scenario_file: Path, task_definition: str, seed: int, replication: 
         if until is not None:
             sim.run_until(until)
         report = sim.headroom(task_definition, strategies=rules, group=group)
-    except _INPUT_ERRORS as error:
-        _fail(str(error))
-    except Exception as error:  # a failure inside the run: status 1
-        if debug:
-            traceback.print_exc()
-        _fail(f"the run failed: {type(error).__name__}: {error} (use --debug for a traceback)", RUN_FAILED)
     click.echo(report.to_frame().to_csv(index=False).rstrip("\n") if as_csv else str(report))
 
 

@@ -111,3 +111,14 @@ def test_bad_input_from_a_real_process_has_no_traceback(tmp_path: Path) -> None:
     assert "bad.yaml" in proc.stderr
     assert "count" in proc.stderr
     assert "m5.large" in proc.stderr  # the closest valid instance type is suggested
+
+
+def test_a_failure_inside_a_run_exits_1_with_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated breakage")
+
+    monkeypatch.setattr("ecssim.simulation.simulate", broken)
+    result = invoke("run", str(DEMO))
+    assert result.exit_code == 1
+    assert "the run failed: RuntimeError: simulated breakage" in result.output
+    assert "Traceback" not in result.output
