@@ -229,7 +229,7 @@ def test_reasons_table_is_the_pipelines_order_and_event_text() -> None:
                          view.group_counts["g"][:1])
     assert [reason for reason, _ in checks] == reasons[:8]
     view = ClusterView.build([1024], [2048], instance_ids=["i-x"])
-    for row, reason in zip(rows, reasons):
+    for row, reason in zip(rows, reasons, strict=True):
         message = unable_to_place_message("web", PlacementDecision(-1, reason, 0), view)
         head = ("service web was unable to place a task because no container instance met all of its "
                 "requirements.")

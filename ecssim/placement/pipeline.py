@@ -13,6 +13,7 @@ Choices documented here (ECS does not publish them):
   definition's); ties go to the lowest slot. The reason is that instance's first failing check.
 - The 100-reserved-port limit counts a task's static TCP and UDP host ports together.
 - ENI and GPU checks are skipped for tasks that need none (most tasks), so they cost nothing.
+- Strategies are validated once per distinct tuple (lists every call), not on every placement.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy as np
 
 from ecssim.placement.demand import TaskDemand
 from ecssim.placement.query import Query, QueryContext, compile_query
-from ecssim.placement.strategies import Strategy, strategy_keys, validate_strategies
+from ecssim.placement.strategies import INSTANCE_FIELDS, Strategy, full_keys, spread_ties, validate_strategies
 from ecssim.placement.view import MAX_RESERVED_PORTS, ClusterView
 
 if TYPE_CHECKING:
@@ -43,6 +44,15 @@ REASON_MEMBER_OF = "MemberOf placement constraint unsatisfied"
 REASON_DISTINCT_INSTANCE = "DistinctInstance placement constraint unsatisfied"
 #: No ACTIVE instance at all (``closest`` is -1).
 REASON_NO_ACTIVE_INSTANCES = "NO_ACTIVE_INSTANCES"
+
+#: Masked key of an infeasible slot: above every real key (free amounts, task counts).
+_NO_SLOT = np.int64(np.iinfo(np.int64).max)
+
+#: Strategy tuples already validated: ``place`` checks each distinct tuple once.
+_VALIDATED: set[tuple[Strategy, ...]] = set()
+
+#: The query context :func:`query_context` built last (reused while the view's objects are).
+_last_context: list[QueryContext] = [QueryContext(np.empty(0))]
 
 #: A constraint rule: ``("distinctInstance", None)`` or ``("memberOf", Query | expression)``.
 Constraint = tuple[str, Query | str | None]
@@ -94,14 +104,18 @@ def place(
         rng: the placement random stream; only drawn from when instances are tied.
         explain: also build ``candidates``, a DataFrame of every ACTIVE slot (slow).
     """
-    validate_strategies(strategies)
+    if not _known_strategies(strategies):
+        validate_strategies(strategies)
+        if len(_VALIDATED) < 4096:  # a bound, should a caller build new tuples per call
+            _VALIDATED.add(tuple(strategies))
     n = view.n
     counts = view.group_counts.get(group)
     if counts is not None:
         counts = counts[:n]
-    ok = view.active[:n] & view.connected[:n]
+    ok = view.memory_free[:n] >= demand.memory_mib
     ok &= view.cpu_free[:n] >= demand.cpu
-    ok &= view.memory_free[:n] >= demand.memory_mib
+    ok &= view.active[:n]
+    ok &= view.connected[:n]
     if demand.tcp_ports or demand.udp_ports:
         ok &= ports_ok(demand, view, n)
     if demand.enis:
@@ -111,9 +125,8 @@ def place(
     if constraints:
         for _reason, mask in constraint_masks(constraints, view, n, counts):
             ok &= mask
-    cand = np.flatnonzero(ok)
-    if cand.size:
-        chosen = _rank(cand, strategies, view, counts, n, rng)
+    chosen = _choose(ok, strategies, view, counts, n, rng) if n else -1
+    if chosen >= 0:
         decision = PlacementDecision(chosen, "", chosen)
     else:
         closest, reason = _diagnose(demand, view, n, constraints, counts)
@@ -132,8 +145,20 @@ def compiled_query(expression: str) -> Query:
 
 
 def query_context(view: ClusterView) -> QueryContext:
-    """What a ``memberOf`` expression reads besides the view's own arrays."""
-    return QueryContext(view.registered_at_s, view.agent_versions, view.start_time)
+    """What a ``memberOf`` expression reads besides the view's own arrays.
+
+    The context only holds references to the view's objects, so the last one built is
+    reused while the view still holds the same ones (placement asks for it on every call).
+    """
+    last = _last_context[0]
+    if (
+        last.registered_at_s is view.registered_at_s
+        and last.agent_versions is view.agent_versions
+        and last.start_time is view.start_time
+    ):
+        return last
+    context = _last_context[0] = QueryContext(view.registered_at_s, view.agent_versions, view.start_time)
+    return context
 
 
 def constraint_masks(
@@ -221,22 +246,52 @@ def _diagnose(
     raise AssertionError("diagnose called although an instance passes every check")
 
 
-def _rank(
-    cand: np.ndarray,
+def _known_strategies(strategies: Sequence[Strategy]) -> bool:
+    """True if these strategies were validated before (lists are checked every time)."""
+    try:
+        return strategies in _VALIDATED
+    except TypeError:  # a list of rules: unhashable
+        return False
+
+
+def _choose(
+    ok: np.ndarray,
     strategies: Sequence[Strategy],
     view: ClusterView,
     counts: np.ndarray | None,
     n: int,
     rng: np.random.Generator,
 ) -> int:
-    """Apply the strategies lexicographically to the feasible slots and pick one."""
-    weight = view.active[:n]
+    """Apply the strategies lexicographically to the feasible slots (mask ``ok``); -1 if none.
+
+    Each strategy's key is computed for all ``n`` slots, infeasible ones are masked to a
+    key above any real one, and one ``argmin`` finds the best slot; a second ``argmin``
+    with that slot masked tells whether it is unique, so the tie set is only built when
+    there is a tie. Ties are the slots with the minimum key, in slot order, exactly the
+    candidates an index-based filter would keep.
+    """
     for kind, field in strategies:
-        if cand.size == 1 or kind == "random":
+        if kind == "random":
             break
-        keys = strategy_keys(kind, field, view, cand, counts, weight)
-        if keys is not None:
-            cand = cand[keys == keys.min()]
-    if cand.size == 1:
-        return int(cand[0])
+        if kind == "spread" and field not in INSTANCE_FIELDS:
+            ties = spread_ties(view, field[10:], counts, ok)  # type: ignore[index]
+            if ties is not None:
+                ok = ties
+            continue
+        keys = full_keys(kind, field, view, counts, n)
+        if keys is None:
+            continue
+        masked = np.where(ok, keys, _NO_SLOT)
+        best = int(masked.argmin())
+        least = masked[best]
+        if least == _NO_SLOT:
+            return -1
+        masked[best] = _NO_SLOT
+        if masked[masked.argmin()] != least:
+            return best
+        masked[best] = least
+        ok = masked == least
+    cand = np.flatnonzero(ok)
+    if cand.size <= 1:
+        return int(cand[0]) if cand.size else -1
     return int(cand[int(rng.random() * cand.size)])

@@ -55,7 +55,8 @@ STRATEGY_FIELDS: dict[str, tuple[str, ...]] = {
     "random": (),
 }
 
-_INSTANCE_FIELDS = ("instanceId", "host")
+#: ``spread`` fields that mean "each instance is its own bucket".
+INSTANCE_FIELDS = ("instanceId", "host")
 
 
 def validate_strategies(strategies: Sequence[Strategy]) -> None:
@@ -64,7 +65,7 @@ def validate_strategies(strategies: Sequence[Strategy]) -> None:
         if kind == "binpack":
             ok = field in ("cpu", "memory")
         elif kind == "spread":
-            ok = field in _INSTANCE_FIELDS or (
+            ok = field in INSTANCE_FIELDS or (
                 isinstance(field, str) and field.startswith("attribute:") and len(field) > 10
             )
         elif kind == "random":
@@ -100,13 +101,46 @@ def strategy_keys(
     # spread
     if counts is None:
         return None
-    if field in _INSTANCE_FIELDS:
+    if field in INSTANCE_FIELDS:
         return counts[slots]
     totals = bucket_totals(view, field[10:], counts, weight)  # type: ignore[index]
     if totals is None:
         return None
     totals, codes1 = totals
     return totals[codes1[slots]]
+
+
+def full_keys(
+    kind: str, field: str | None, view: ClusterView, counts: np.ndarray | None, n: int
+) -> np.ndarray | None:
+    """Key of a binpack or ``spread`` over instances for each of the first ``n`` slots.
+
+    Placement's form of :func:`strategy_keys`, without an index array; ``None`` if all keys
+    are equal (no task of the group). ``spread`` over an attribute is :func:`spread_ties`.
+    """
+    if kind == "binpack":
+        return (view.cpu_free if field == "cpu" else view.memory_free)[:n]
+    return counts
+
+
+def spread_ties(view: ClusterView, attribute: str, counts: np.ndarray | None, ok: np.ndarray) -> np.ndarray | None:
+    """Mask of the slots of ``ok`` (a mask over the first n) whose bucket holds the fewest tasks.
+
+    Buckets count the tasks on ACTIVE slots, as :func:`strategy_keys` does for placement.
+    ``None`` if the strategy cannot tell instances apart (no task of the group, or nobody
+    has the attribute); ``ok`` itself if it is empty. Spread keys tie by design, so the tie
+    mask is built at once (no uniqueness test as for binpack).
+    """
+    entry = view.attributes.get(attribute)
+    if counts is None or entry is None:
+        return None
+    n = counts.shape[0]
+    codes1 = entry[0][:n] + 1  # bucket 0: attribute missing
+    weights = np.multiply(counts, view.active[:n], dtype=np.float64)
+    totals = np.bincount(codes1, weights=weights)  # exact: whole numbers far below 2**53
+    masked = np.where(ok, totals.take(codes1), np.inf)
+    least = masked.min()
+    return ok if least == np.inf else masked == least
 
 
 def bucket_totals(
@@ -123,7 +157,7 @@ def bucket_totals(
     codes, values = entry
     n = counts.shape[0]
     # intp codes and float weights are what bincount works in: no hidden conversions.
-    codes1 = np.add(codes[:n], 1, dtype=np.intp)
+    codes1 = np.add(codes[:n], 1, dtype=np.intp)  # a no-op cast for the intp codes views keep
     w = np.multiply(counts, True if weight is None else weight, dtype=np.float64)
     return np.bincount(codes1, weights=w, minlength=len(values) + 1).astype(np.int64), codes1
 

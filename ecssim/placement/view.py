@@ -36,7 +36,8 @@ class ClusterView:
             (the agent-reserved ports included). A missing port is free everywhere.
         reserved_port_count: reserved host ports per slot (tcp and udp, defaults included).
         attributes: attribute name -> (per-slot code into the values list, -1 where the
-            instance lacks the attribute; the values list).
+            instance lacks the attribute; the values list). Codes are ``np.intp``, the index
+            type ``take`` and ``bincount`` work in, so lookups by code convert nothing.
         group_counts: task group -> tasks of that group per slot (desired status RUNNING).
             A missing group means zero everywhere.
         running_tasks_count: all tasks with desired status RUNNING per slot (PENDING ones
@@ -230,6 +231,6 @@ def _encode(values: Sequence[str | None], cap: int) -> tuple[np.ndarray, list[st
     """Encode per-instance attribute values as (codes, values list); missing is -1."""
     distinct = sorted({v for v in values if v is not None})
     index = {v: i for i, v in enumerate(distinct)}
-    codes = np.full(cap, -1, dtype=np.int32)
+    codes = np.full(cap, -1, dtype=np.intp)
     codes[: len(values)] = [-1 if v is None else index[v] for v in values]
     return codes, distinct

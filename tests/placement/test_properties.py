@@ -36,7 +36,10 @@ def clusters(draw):
         capacity=n + draw(st.integers(0, 3)),
     )
     # Some instances close to the 100-port limit.
-    view.reserved_port_count[:n] += np.array(draw(ints(0, 95)), dtype=np.int32)
+    # (never beyond the limit itself: ECS never lets an instance reserve more than 100).
+    view.reserved_port_count[:n] = np.minimum(
+        view.reserved_port_count[:n] + np.array(draw(ints(0, 95)), dtype=np.int32), MAX_RESERVED_PORTS
+    )
     demand = TaskDemand(
         draw(st.integers(0, 4096)),
         draw(st.integers(1, 8192)),
@@ -59,7 +62,9 @@ def fits(view, demand, distinct, s):
         and view.memory_free[s] >= demand.memory_mib
         and not taken_tcp & set(demand.tcp_ports)
         and not taken_udp & set(demand.udp_ports)
-        and view.reserved_port_count[s] + demand.port_count <= MAX_RESERVED_PORTS
+        # The 100-port limit applies to a task that reserves host ports; one without
+        # static ports reserves none, so it fits even where the limit is already reached.
+        and (demand.port_count == 0 or view.reserved_port_count[s] + demand.port_count <= MAX_RESERVED_PORTS)
         and not (distinct and view.group_counts[GROUP][s] > 0)
     )
 
