@@ -2,17 +2,19 @@
 
 The simulator appends plain tuples to an :class:`~ecssim.model.eventlog.EventLog`; this
 package turns them into pandas DataFrames once the run ends (``tables``, ``capacity``,
-``recovery``), computes the fixed summary metrics (``summary``) and saves/loads result
+``recovery``, ``availability``), computes the fixed summary metrics (``summary``) and saves/loads result
 folders (``result``, ``output``). Every figure is recomputed from the ``events`` rows, so a
 saved run can be re-analysed from its files alone.
 """
 
+from ecssim.analysis.availability import availability_table
 from ecssim.analysis.capacity import capacity_table, resample_capacity, service_counts
+from ecssim.analysis.health import DEFAULT_HEALTHY_AFTER_S
 from ecssim.analysis.output import MissingExtraError, OutputFolderError
 from ecssim.analysis.recovery import recovery_table
 from ecssim.analysis.result import Result, build_result, load_result
 from ecssim.analysis.schema import SCHEMAS, TABLE_NAMES, add_timestamps
-from ecssim.analysis.summary import METRIC_NAMES, summarize
+from ecssim.analysis.summary import DYNAMIC_METRIC_PATTERNS, METRIC_NAMES, summarize
 from ecssim.analysis.tables import (
     events_table,
     instances_table,
@@ -23,6 +25,8 @@ from ecssim.analysis.tables import (
 )
 
 __all__ = [
+    "DEFAULT_HEALTHY_AFTER_S",
+    "DYNAMIC_METRIC_PATTERNS",
     "METRIC_NAMES",
     "SCHEMAS",
     "TABLE_NAMES",
@@ -30,6 +34,7 @@ __all__ = [
     "OutputFolderError",
     "Result",
     "add_timestamps",
+    "availability_table",
     "build_result",
     "capacity_table",
     "events_table",

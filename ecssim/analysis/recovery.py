@@ -1,7 +1,11 @@
 """How services recovered from each fault: one row per (incident, affected service).
 
 An incident *affects* a service when some task of that service has a stop row (a state row
-into DEACTIVATING, STOPPING, DEPROVISIONING or STOPPED) carrying the incident's id. Columns:
+into DEACTIVATING, STOPPING, DEPROVISIONING or STOPPED) carrying the incident's id, or when
+some RUNNING task of the service sits on a host whose agent DISCONNECTED row carries it (an
+*impaired* task: ECS keeps showing it RUNNING and does not replace it; see
+:mod:`ecssim.analysis.incidents`). Counts are ECS's view, from the task state rows
+(:func:`~ecssim.analysis.capacity.service_counts`). Columns:
 
 ================================  ========================================================
 ``incident_id``                   the fault occurrence (``inc-0001``)
@@ -13,12 +17,36 @@ into DEACTIVATING, STOPPING, DEPROVISIONING or STOPPED) carrying the incident's 
                                   service created at or after the fault
 ``time_to_desired_s``             from the fault to ``recovered_at_s``
 ``recovered_at_s``                first instant at or after the incident's last stop row
-                                  for the service at which the service's RUNNING count
-                                  (from task state rows) is at least its desired count
+                                  for the service, and after its impaired tasks of the
+                                  service left RUNNING or got their agent back, at which the
+                                  service's RUNNING count is at least its desired count
 ``overlapped``                    another row of the same service has a recovery window
                                   ``[fault_time_s, recovered_at_s]`` that intersects this
                                   row's (an unrecovered window extends to infinity)
 ``not_recovered_reason``          ``""``, or ``not_recovered_by_end_of_run``
+``tasks_impaired``                distinct RUNNING tasks of the service on hosts whose agent
+                                  the incident disconnected
+``time_to_detection_s``           from the fault to the first row by which ECS showed the
+                                  incident (any of its task stop rows, its instances'
+                                  INACTIVE rows, its agent DISCONNECTED rows); the same for
+                                  every service of the incident
+``time_to_first_placement_s``     from the fault to the creation (placement) of the first
+                                  task of the service created at or after the fault
+``time_to_healthy_s``             from the fault to the first instant, from the same start
+                                  as ``recovered_at_s``, with at least desired *healthy*
+                                  tasks (RUNNING for ``healthy_after_s``, default 40 s; see
+                                  :mod:`ecssim.analysis.health`)
+``shortfall_task_s``              task-seconds of shortfall: the integral of
+                                  max(desired - RUNNING, 0) from the fault to
+                                  ``recovered_at_s`` (or the end of the run)
+``stall_reason``                  why recovery was slowed or stopped (first that applies):
+                                  ``impaired_not_replaced`` (the row has impaired tasks);
+                                  ``circuit_breaker`` and ``throttled`` (reserved for the
+                                  deployment circuit breaker and start-failure throttling;
+                                  not detected yet); ``no_capacity`` (a placement failure of
+                                  the service between the fault and ``recovered_at_s`` or
+                                  the end of the run); ``not_recovered_by_end_of_run``;
+                                  else ``""``
 ================================  ========================================================
 
 Times not reached are NaN. Rows are ordered by fault time, incident id, then service name.
@@ -30,66 +58,77 @@ import numpy as np
 import pandas as pd
 
 from ecssim.analysis.capacity import service_counts
-from ecssim.analysis.schema import SCHEMAS, STOP_STATES, conform
+from ecssim.analysis.health import DEFAULT_HEALTHY_AFTER_S
+from ecssim.analysis.incidents import affected, detections
+from ecssim.analysis.schema import SCHEMAS, conform
+from ecssim.analysis.steps import integral, next_true
 
 NOT_RECOVERED = "not_recovered_by_end_of_run"
+STALL_IMPAIRED = "impaired_not_replaced"
+STALL_CIRCUIT_BREAKER = "circuit_breaker"  # reserved: deployment circuit breaker rows
+STALL_THROTTLED = "throttled"  # reserved: start-failure throttling rows
+STALL_NO_CAPACITY = "no_capacity"
+#: Every value ``stall_reason`` may take besides "".
+STALL_REASONS: tuple[str, ...] = (
+    STALL_IMPAIRED, STALL_CIRCUIT_BREAKER, STALL_THROTTLED, STALL_NO_CAPACITY, NOT_RECOVERED,
+)
 
 
-def _losses(events: pd.DataFrame) -> pd.DataFrame:
-    """Per (incident, service): distinct tasks stopped and the time of the last stop row."""
-    mask = (
-        (events["entity"] == "task")
-        & (events["event"] == "state")
-        & events["to_state"].isin(STOP_STATES)
-        & (events["incident_id"] != "")
-        & (events["service"] != "")
-    )
-    grouped = events[mask].groupby(["incident_id", "service"], sort=False)
-    return grouped.agg(
-        tasks_lost=("entity_id", "nunique"), last_loss_s=("time_s", "max")
-    ).reset_index()
+def _per_service(rows: pd.DataFrame, table: pd.DataFrame):  # noqa: ANN202
+    """Yield (row positions, that service's part of ``table``) for each service of ``rows``."""
+    parts = table.groupby("service", sort=False).indices
+    empty = table.iloc[:0]
+    for service, where in rows.groupby("service", sort=True).indices.items():
+        yield where, table.iloc[parts[service]] if service in parts else empty
 
 
-def _faults(events: pd.DataFrame) -> pd.DataFrame:
-    rows = events[(events["entity"] == "fault") & (events["event"] == "fault")]
-    rows = rows.drop_duplicates("incident_id", keep="first")
-    return rows[["incident_id", "time_s", "to_state"]].rename(
-        columns={"time_s": "fault_time_s", "to_state": "kind"}
-    )
+def _first_replacement(tasks: pd.DataFrame, rows: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """Per row: first ``started_at_s`` and first ``created_at_s`` of a task of its service
+    created at/after the fault."""
+    started, created = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
+    fault = rows["fault_time_s"].to_numpy()
+    service_tasks = tasks[tasks["service"] != ""].sort_values("created_at_s", kind="stable")
+    for where, part in _per_service(rows, service_tasks):
+        at = part["created_at_s"].to_numpy()
+        begun = part["started_at_s"].fillna(np.inf).to_numpy()
+        suffix_min = np.minimum.accumulate(begun[::-1])[::-1]
+        index = np.searchsorted(at, fault[where], side="left")
+        found = index < len(at)
+        created[where[found]] = at[index[found]]
+        first = suffix_min[index[found]]
+        started[where[found]] = np.where(np.isfinite(first), first, np.nan)
+    return started, created
 
 
-def _first_replacement(tasks: pd.DataFrame, rows: pd.DataFrame) -> np.ndarray:
-    """Per row: first ``started_at_s`` of a task of its service created at/after the fault."""
+def _reached(counts: pd.DataFrame, rows: pd.DataFrame, since: np.ndarray, column: str) -> np.ndarray:
+    """Per row: first instant >= ``since`` with ``column`` >= desired count (NaN if never)."""
     out = np.full(len(rows), np.nan)
-    started = tasks[tasks["started_at_s"].notna() & (tasks["service"] != "")]
-    for service, part in started.groupby("service", sort=True):
-        part = part.sort_values("created_at_s", kind="stable")
-        created = part["created_at_s"].to_numpy()
-        suffix_min = np.minimum.accumulate(part["started_at_s"].to_numpy()[::-1])[::-1]
-        where = np.flatnonzero(rows["service"].to_numpy() == service)
-        index = np.searchsorted(created, rows["fault_time_s"].to_numpy()[where], side="left")
-        found = index < len(created)
-        out[where[found]] = suffix_min[index[found]]
+    for where, part in _per_service(rows, counts):
+        ok = (part[column] >= part["desired_count"]).to_numpy()
+        out[where] = next_true(part["time_s"].to_numpy(), ok, since[where], before=True)
     return out
 
 
-def _recovered_at(counts: pd.DataFrame, rows: pd.DataFrame) -> np.ndarray:
-    """Per row: first instant >= its last loss at which RUNNING >= desired (NaN if never)."""
-    out = np.full(len(rows), np.nan)
-    for service, part in counts.groupby("service", sort=True):
+def _shortfall(counts: pd.DataFrame, rows: pd.DataFrame, until: np.ndarray) -> np.ndarray:
+    """Per row: integral of max(desired - running, 0) from the fault to ``until``."""
+    out = np.zeros(len(rows))
+    fault = rows["fault_time_s"].to_numpy()
+    for where, part in _per_service(rows, counts):
         times = part["time_s"].to_numpy()
-        ok = (part["running"] >= part["desired_count"]).to_numpy()
-        # next_ok[k]: first index >= k where the service is at desired (len(ok) if none)
-        candidates = np.where(ok, np.arange(len(ok)), len(ok))
-        next_ok = np.append(np.minimum.accumulate(candidates[::-1])[::-1], len(ok))
-        where = np.flatnonzero(rows["service"].to_numpy() == service)
-        since = rows["last_loss_s"].to_numpy()[where]
-        level = np.searchsorted(times, since, side="right") - 1  # row in force at `since`
-        hit = next_ok[np.clip(level, 0, None)]
-        # before a service's first row every level is 0, so 0 running >= 0 desired holds
-        hit_time = np.where(level < 0, since, times[np.clip(hit, 0, len(times) - 1)])
-        found = (level < 0) | (hit < len(ok))
-        out[where[found]] = np.maximum(hit_time, since)[found]
+        gap = np.maximum(part["desired_count"].to_numpy() - part["running"].to_numpy(), 0)
+        out[where] = integral(times, gap, until[where]) - integral(times, gap, fault[where])
+    return out
+
+
+def _placement_failed(failures: pd.DataFrame, rows: pd.DataFrame, until: np.ndarray) -> np.ndarray:
+    """Per row: a placement failure of its service in ``[fault_time_s, until]``."""
+    out = np.zeros(len(rows), dtype=bool)
+    fault = rows["fault_time_s"].to_numpy()
+    ordered = failures[failures["service"] != ""].sort_values("time_s", kind="stable")
+    for where, part in _per_service(rows, ordered):
+        times = part["time_s"].to_numpy()
+        first = np.searchsorted(times, fault[where], side="left")
+        out[where] = np.searchsorted(times, until[where], side="right") > first
     return out
 
 
@@ -107,16 +146,52 @@ def _overlapped(rows: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def recovery_table(events: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
-    """One row per (incident, affected service); see the module docstring for the columns."""
-    rows = _losses(events).merge(_faults(events), on="incident_id", how="left")
-    rows["kind"] = rows["kind"].fillna("")
+def _stall_reason(rows: pd.DataFrame, no_capacity: np.ndarray) -> np.ndarray:
+    conditions = [
+        rows["tasks_impaired"].to_numpy() > 0,
+        no_capacity,
+        rows["recovered_at_s"].isna().to_numpy(),
+    ]
+    return np.select(conditions, [STALL_IMPAIRED, STALL_NO_CAPACITY, NOT_RECOVERED], "")
+
+
+def recovery_table(
+    events: pd.DataFrame,
+    tasks: pd.DataFrame,
+    *,
+    placement_failures: pd.DataFrame | None = None,
+    counts: pd.DataFrame | None = None,
+    end_s: float | None = None,
+    healthy_after_s: float = DEFAULT_HEALTHY_AFTER_S,
+) -> pd.DataFrame:
+    """One row per (incident, affected service); see the module docstring for the columns.
+
+    ``placement_failures``: the table of that name (without it no row is ``no_capacity``);
+    ``counts``: :func:`~ecssim.analysis.capacity.service_counts` of ``events`` when already
+    built with the same ``healthy_after_s``; ``end_s``: the end of the run (default: the
+    last row of the log), where an unrecovered shortfall stops being counted.
+    """
+    end = float(end_s) if end_s is not None else float(events["time_s"].max() if len(events) else 0)
+    if counts is None:
+        counts = service_counts(events, healthy_after_s=healthy_after_s, end_s=end_s)
+    rows = affected(events, tasks)
     rows = rows.sort_values(["fault_time_s", "incident_id", "service"], kind="stable")
     rows = rows.reset_index(drop=True)
-    first = _first_replacement(tasks, rows)
-    rows["time_to_first_replacement_s"] = first - rows["fault_time_s"].to_numpy()
-    rows["recovered_at_s"] = _recovered_at(service_counts(events), rows)
+    fault = rows["fault_time_s"].to_numpy()
+    started, created = _first_replacement(tasks, rows)
+    rows["time_to_first_replacement_s"] = started - fault
+    rows["time_to_first_placement_s"] = created - fault
+    since = np.fmax(rows["last_loss_s"].to_numpy(), rows["impaired_until_s"].to_numpy())
+    rows["recovered_at_s"] = _reached(counts, rows, since, "running")
     rows["time_to_desired_s"] = rows["recovered_at_s"] - rows["fault_time_s"]
+    rows["time_to_healthy_s"] = _reached(counts, rows, since, "healthy") - fault
+    rows["time_to_detection_s"] = rows["incident_id"].map(detections(events)).astype(float) - fault
+    until = np.fmax(rows["recovered_at_s"].fillna(end).to_numpy(), fault)
+    rows["shortfall_task_s"] = _shortfall(counts, rows, until)
     rows["overlapped"] = _overlapped(rows)
     rows["not_recovered_reason"] = np.where(rows["recovered_at_s"].isna(), NOT_RECOVERED, "")
+    failures = placement_failures if placement_failures is not None else pd.DataFrame(
+        {"time_s": pd.Series(dtype=float), "service": pd.Series(dtype=str)}
+    )
+    rows["stall_reason"] = _stall_reason(rows, _placement_failed(failures, rows, until))
     return conform(rows, SCHEMAS["recovery"])

@@ -110,6 +110,22 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "recovered_at_s": _F,
         "overlapped": _B,
         "not_recovered_reason": _STR,
+        "tasks_impaired": _I,
+        "time_to_detection_s": _F,
+        "time_to_first_placement_s": _F,
+        "time_to_healthy_s": _F,
+        "shortfall_task_s": _F,
+        "stall_reason": _STR,
+    },
+    "availability": {
+        "service": _STR,
+        "window_s": _F,
+        "fraction_at_desired": _F,
+        "fraction_at_minimum_healthy": _F,
+        "fraction_down": _F,
+        "mean_running": _F,
+        "mean_healthy": _F,
+        "mean_desired": _F,
     },
     "service_counts": {
         "time_s": _F,
@@ -117,6 +133,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "desired_count": _I,
         "running": _I,
         "pending": _I,
+        "healthy": _I,
     },
 }
 
@@ -130,6 +147,7 @@ TABLE_NAMES: tuple[str, ...] = (
     "service_events",
     "capacity",
     "recovery",
+    "availability",
 )
 
 _INSTANT = re.compile(r"^(time_s|fault_time_s|.*_at_s)$")

@@ -1,4 +1,4 @@
-"""The fixed set of summary metrics of a run, computed over a measurement window.
+"""The summary metrics of a run (fixed names, then MTTR names from the data) over a window.
 
 Every statistic uses only the window ``[measure_from_s, duration_s]`` (both ends included):
 counts take the things whose defining instant falls in it, levels are averaged over it
@@ -38,17 +38,67 @@ metric                             meaning
                                    RUNNING count was at least its desired count (a service
                                    with desired 0 counts as available), averaged over the
                                    services; NaN when the run has no service
+``mttr_instance_failure_mean_s``   mean time to repair of ``instance_failure`` incidents:
+                                   mean ``time_to_desired_s`` of their recovery rows whose
+                                   fault is in the window and that recovered (NaN if none)
+``mttr_instance_failure_p50_s``    median (linear interpolation) of the same
+``mttr_instance_failure_p95_s``    95th percentile of the same
+``mttr_instance_failure_p99_s``    99th percentile of the same
+``mttr_az_outage_mean_s``          the same four for ``az_outage`` incidents
+``mttr_az_outage_p50_s``
+``mttr_az_outage_p95_s``
+``mttr_az_outage_p99_s``
+``mttr_task_crash_mean_s``         the same four for ``task_crash`` incidents
+``mttr_task_crash_p50_s``
+``mttr_task_crash_p95_s``
+``mttr_task_crash_p99_s``
 =================================  =========================================================
+
+Names that depend on the run's data follow the fixed ones (see
+:data:`DYNAMIC_METRIC_PATTERNS`), each statistic defined as for the fixed MTTR names:
+
+- ``mttr_<kind>_{mean,p50,p95,p99}_s`` for every other fault kind in the log's fault rows
+  (kinds in name order), e.g. ``mttr_agent_disconnect_p95_s``;
+- ``mttr_service_<service>_{mean,p50,p95,p99}_s`` for every service of the run (services in
+  name order, NaN for a service no incident hit in the window), over the recovery rows of
+  that service whatever the fault kind.
+
+Unrecovered rows have no ``time_to_desired_s`` and are left out of every MTTR figure;
+``unrecovered_incidents`` counts them.
 """
 
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
 
 from ecssim.analysis.capacity import CLUSTER, service_counts
+from ecssim.analysis.steps import check_window, level, segments, weighted_mean
+
+#: Fault kinds whose MTTR names are always present (NaN when the window has none).
+KNOWN_FAULT_KINDS: tuple[str, ...] = ("instance_failure", "az_outage", "task_crash")
+#: Statistics of every MTTR group, in name order.
+MTTR_STATISTICS: tuple[str, ...] = ("mean", "p50", "p95", "p99")
+#: The name patterns of the data-dependent metrics, as the README documents them.
+DYNAMIC_METRIC_PATTERNS: tuple[str, ...] = (
+    "mttr_<kind>_{mean,p50,p95,p99}_s",
+    "mttr_service_<service>_{mean,p50,p95,p99}_s",
+)
+_DYNAMIC = re.compile(r"^mttr_(service_)?.+_(mean|p50|p95|p99)_s$")
+
+
+def mttr_names(group: str) -> list[str]:
+    """The four MTTR names of a group: a fault kind, or ``service_<service>``."""
+    return [f"mttr_{group}_{stat}_s" for stat in MTTR_STATISTICS]
+
+
+def is_dynamic_metric(name: str) -> bool:
+    """True when ``name`` matches one of :data:`DYNAMIC_METRIC_PATTERNS`."""
+    return bool(_DYNAMIC.match(name))
+
 
 METRIC_NAMES: tuple[str, ...] = (
     "duration_s",
@@ -72,34 +122,8 @@ METRIC_NAMES: tuple[str, ...] = (
     "first_replacement_time_mean_s",
     "unrecovered_incidents",
     "service_availability_mean",
+    *(name for kind in KNOWN_FAULT_KINDS for name in mttr_names(kind)),
 )
-
-
-def _segments(times: np.ndarray, start: float, end: float) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the step-series rows in force over ``[start, end]`` and their durations.
-
-    Index -1 means "before the first row" (every level 0 there).
-    """
-    inside = np.flatnonzero((times > start) & (times <= end))
-    first = np.searchsorted(times, start, side="right") - 1
-    index = np.concatenate([[first], inside])
-    bounds = np.concatenate([[start], times[inside], [end]])
-    return index, np.diff(bounds)
-
-
-def _level(values: np.ndarray, index: np.ndarray, before: float = 0.0) -> np.ndarray:
-    """Values at ``index`` with ``before`` where the index is -1."""
-    if len(values) == 0:
-        return np.full(len(index), before, dtype=float)
-    picked = values[np.clip(index, 0, None)].astype(float)
-    picked[index < 0] = before
-    return picked
-
-
-def _weighted_mean(levels: np.ndarray, weights: np.ndarray) -> float:
-    keep = ~np.isnan(levels) & (weights > 0)
-    total = weights[keep].sum()
-    return float((levels[keep] * weights[keep]).sum() / total) if total > 0 else math.nan
 
 
 def _peak(levels: np.ndarray) -> float:
@@ -114,17 +138,17 @@ def _fraction(part: pd.DataFrame, used: str, total: str) -> np.ndarray:
 
 def _capacity_metrics(capacity: pd.DataFrame, start: float, end: float) -> dict[str, float]:
     cluster = capacity[capacity["scope"] == CLUSTER]
-    index, weights = _segments(cluster["time_s"].to_numpy(), start, end)
+    index, weights = segments(cluster["time_s"].to_numpy(), start, end)
     out: dict[str, float] = {}
     for name, used, total in (
         ("cpu", "cpu_reserved", "cpu_registered"),
         ("memory", "memory_reserved_mib", "memory_registered_mib"),
     ):
-        levels = _level(_fraction(cluster, used, total), index, before=math.nan)
+        levels = level(_fraction(cluster, used, total), index, before=math.nan)
         out[f"peak_{name}_reserved_fraction"] = _peak(levels)
-        out[f"mean_{name}_reserved_fraction"] = _weighted_mean(levels, weights)
-    running = _level(cluster["tasks_running"].to_numpy(), index)
-    out["mean_tasks_running"] = _weighted_mean(running, weights)
+        out[f"mean_{name}_reserved_fraction"] = weighted_mean(levels, weights)
+    running = level(cluster["tasks_running"].to_numpy(), index)
+    out["mean_tasks_running"] = weighted_mean(running, weights)
     return out
 
 
@@ -135,8 +159,8 @@ def _availability(events: pd.DataFrame, services: pd.DataFrame, start: float, en
     for name in names:
         part = counts[counts["service"] == name]
         ok = (part["running"] >= part["desired_count"]).to_numpy()
-        index, weights = _segments(part["time_s"].to_numpy(), start, end)
-        fractions.append(_weighted_mean(_level(ok, index, before=1.0), weights))
+        index, weights = segments(part["time_s"].to_numpy(), start, end)
+        fractions.append(weighted_mean(level(ok, index, before=1.0), weights))
     return float(np.mean(fractions)) if fractions else math.nan
 
 
@@ -152,6 +176,30 @@ def _recovery_metrics(recovery: pd.DataFrame, start: float, end: float) -> dict[
         "first_replacement_time_mean_s": float(first.mean()) if len(first) else math.nan,
         "unrecovered_incidents": int(stuck.nunique()),
     }
+
+
+def _mttr(times: np.ndarray) -> list[float]:
+    if len(times) == 0:
+        return [math.nan] * len(MTTR_STATISTICS)
+    return [float(times.mean()), *(float(v) for v in np.percentile(times, [50, 95, 99]))]
+
+
+def _mttr_metrics(
+    events: pd.DataFrame, services: pd.DataFrame, recovery: pd.DataFrame, start: float, end: float
+) -> dict[str, float]:
+    """MTTR per fault kind (known kinds first, then the others) and per service."""
+    rows = recovery[recovery["fault_time_s"].between(start, end)]
+    rows = rows[rows["time_to_desired_s"].notna()]
+    faults = events.loc[(events["entity"] == "fault") & (events["event"] == "fault"), "to_state"]
+    others = (set(faults) | set(recovery["kind"])) - set(KNOWN_FAULT_KINDS) - {""}
+    out: dict[str, float] = {}
+    for kind in (*KNOWN_FAULT_KINDS, *sorted(others)):
+        times = rows.loc[rows["kind"] == kind, "time_to_desired_s"].to_numpy(dtype=float)
+        out |= dict(zip(mttr_names(kind), _mttr(times), strict=True))
+    for service in sorted(set(services["service"]) | set(recovery["service"])):
+        times = rows.loc[rows["service"] == service, "time_to_desired_s"].to_numpy(dtype=float)
+        out |= dict(zip(mttr_names(f"service_{service}"), _mttr(times), strict=True))
+    return out
 
 
 def _count(column: pd.Series, start: float, end: float) -> int:
@@ -170,13 +218,9 @@ def summarize(
     measure_from_s: float,
     duration_s: float,
 ) -> dict[str, float | int]:
-    """The metrics of the module table, in that order, over ``[measure_from_s, duration_s]``."""
-    start, end = float(measure_from_s), float(duration_s)
-    if not 0 <= start <= end:
-        raise ValueError(
-            f"measurement window [{measure_from_s}, {duration_s}] is invalid: "
-            "need 0 <= measure_from_s <= duration_s"
-        )
+    """The metrics of the module table, in that order, then the data-dependent MTTR names,
+    over ``[measure_from_s, duration_s]``."""
+    start, end = check_window(measure_from_s, duration_s)
     stopped = tasks["stopped_at_s"].between(start, end)
     faults = events[(events["entity"] == "fault") & (events["event"] == "fault")]
     lost = instances[instances["incident_id"] != ""]
@@ -194,5 +238,7 @@ def summarize(
         **_capacity_metrics(capacity, start, end),
         **_recovery_metrics(recovery, start, end),
         "service_availability_mean": _availability(events, services, start, end),
+        **_mttr_metrics(events, services, recovery, start, end),
     }
-    return {name: out[name] for name in METRIC_NAMES}
+    fixed = {name: out.pop(name) for name in METRIC_NAMES}
+    return fixed | out

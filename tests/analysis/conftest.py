@@ -40,13 +40,27 @@ class LogBuilder:
                  instance_id=iid, az=self.instance_az[iid], incident_id=incident,
                  reason=reason or f"Host EC2 (instance {iid}) terminated.")
 
-    def service(self, name: str, desired: int, time_s: float = 0.0) -> None:
-        self.log.services.append((name, "web:1", "REPLICA", desired, 200, 100))
+    def service(self, name: str, desired: int, time_s: float = 0.0,
+                minimum_healthy: int = 100) -> None:
+        self.log.services.append((name, "web:1", "REPLICA", desired, 200, minimum_healthy))
         self.row(time_s, "service", name, "state", to_state="ACTIVE", service=name)
         self.desired(name, desired, time_s)
 
     def desired(self, name: str, desired: int, time_s: float) -> None:
         self.row(time_s, "service", name, "desired_count", service=name, value=float(desired))
+
+    def agent(self, time_s: float, iid: str, state: str, incident: str = "") -> None:
+        """An agent row: ``state`` is CONNECTED or DISCONNECTED."""
+        before = "CONNECTED" if state == "DISCONNECTED" else "DISCONNECTED"
+        self.row(time_s, "instance", iid, "agent", from_state=before, to_state=state,
+                 instance_id=iid, az=self.instance_az[iid], incident_id=incident)
+
+    def placement_failure(self, time_s: float, service: str, reason: str = "RESOURCE:CPU"
+                          ) -> None:
+        number = len(self.log.placement_failures) + 1
+        self.log.placement_failures.append((f"pf-{number:06d}", float(time_s), service,
+                                            f"service:{service}", "web:1", "service", reason,
+                                            ""))
 
     def fault(self, time_s: float, incident: str, kind: str, **fields) -> None:
         self.row(time_s, "fault", incident, "fault", to_state=kind, reason=f"{kind}-fault",

@@ -89,16 +89,20 @@ def test_resample_is_a_forward_filled_grid(tiny):
 
 def test_service_counts_follow_desired_and_running(outage):
     counts = service_counts(events_table(outage))
-    rows = [tuple(r) for r in counts[["time_s", "desired_count", "running", "pending"]]
-            .itertuples(index=False)]
+    columns = ["time_s", "desired_count", "running", "pending", "healthy"]
+    rows = [tuple(r) for r in counts[columns].itertuples(index=False)]
+    # healthy 40 s after RUNNING: the first two at 50, the replacements at 170 and 180
     assert rows == [
-        (0.0, 2, 0, 2),
-        (10.0, 2, 2, 0),
-        (105.0, 2, 0, 0),
-        (120.0, 2, 0, 1),
-        (125.0, 2, 0, 2),
-        (130.0, 2, 1, 1),
-        (140.0, 2, 2, 0),
+        (0.0, 2, 0, 2, 0),
+        (10.0, 2, 2, 0, 0),
+        (50.0, 2, 2, 0, 2),
+        (105.0, 2, 0, 0, 0),
+        (120.0, 2, 0, 1, 0),
+        (125.0, 2, 0, 2, 0),
+        (130.0, 2, 1, 1, 0),
+        (140.0, 2, 2, 0, 0),
+        (170.0, 2, 2, 0, 1),
+        (180.0, 2, 2, 0, 2),
     ]
 
 

@@ -94,6 +94,20 @@ def test_folder_contents(tmp_path, make_result):
     assert list(tmp_path.iterdir()) == [folder]  # no temporary sibling left
 
 
+def test_new_tables_and_columns_round_trip(tmp_path, make_result):
+    result = make_result()
+    assert result.availability["service"].tolist() == ["web"]
+    assert result.recovery.loc[0, "time_to_healthy_s"] == 80.0
+    assert result.provenance["healthy_after_s"] == 40.0
+    result.save(tmp_path / "run")
+    loaded = load_result(tmp_path / "run")
+    pd.testing.assert_frame_equal(loaded.availability, result.availability)
+    pd.testing.assert_frame_equal(loaded.recovery, result.recovery)
+    assert loaded.summary()["mttr_service_web_mean_s"] == 40.0
+    assert list(loaded.summary()) == list(result.summary())
+    assert loaded.service_counts()["healthy"].tolist() == result.service_counts()["healthy"].tolist()
+
+
 def test_nan_summary_is_null(tmp_path, tiny):
     build_result(tiny, scenario={}, seed=1, replication=0, duration_s=200).save(tmp_path / "r")
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())

@@ -8,7 +8,7 @@ import math
 import pytest
 
 import ecssim.analysis.summary as summary_module
-from ecssim.analysis import METRIC_NAMES, build_result
+from ecssim.analysis import DYNAMIC_METRIC_PATTERNS, METRIC_NAMES, build_result
 
 
 def result_of(log, **window):
@@ -17,11 +17,21 @@ def result_of(log, **window):
 
 def test_names_are_fixed_documented_and_plain(tiny):
     summary = result_of(tiny, duration_s=200).summary()
-    assert tuple(summary) == METRIC_NAMES
+    assert tuple(summary) == METRIC_NAMES  # no service, no fault: no data-dependent names
     for name, value in summary.items():
         assert type(value) in (int, float), name
         assert f"``{name}``" in summary_module.__doc__, f"{name} is not documented"
     json.dumps(summary)
+
+
+def test_dynamic_names_follow_the_documented_patterns(outage):
+    summary = result_of(outage, duration_s=200).summary()
+    assert tuple(summary)[: len(METRIC_NAMES)] == METRIC_NAMES
+    extra = list(summary)[len(METRIC_NAMES):]
+    assert extra == [f"mttr_service_web_{s}_s" for s in ("mean", "p50", "p95", "p99")]
+    assert all(summary_module.is_dynamic_metric(name) for name in extra)
+    for pattern in DYNAMIC_METRIC_PATTERNS:
+        assert f"``{pattern}``" in summary_module.__doc__
 
 
 def test_tiny_run_values(tiny):
@@ -73,3 +83,41 @@ def test_failed_to_start_counts_never_running(builder):
     builder.task("t-000002", "i-a", created=1, running=2, stopping=4, stopped=5)
     summary = result_of(builder.build(), duration_s=10).summary()
     assert (summary["tasks_stopped"], summary["tasks_failed_to_start"]) == (2, 1)
+
+
+def test_mttr_per_kind_and_service(builder):
+    from test_recovery import crash_log
+
+    # task_crash rows: web 60 (inc-0001), api 13 (inc-0003), web 50 (inc-0002)
+    summary = result_of(crash_log(builder, second_crash_at=110), duration_s=400).summary()
+    assert summary["mttr_task_crash_mean_s"] == pytest.approx(41.0)
+    assert summary["mttr_task_crash_p50_s"] == 50.0
+    assert summary["mttr_task_crash_p95_s"] == pytest.approx(59.0)  # 50 + 0.9 * (60 - 50)
+    assert summary["mttr_task_crash_p99_s"] == pytest.approx(59.8)
+    for kind in ("instance_failure", "az_outage"):
+        assert all(math.isnan(summary[f"mttr_{kind}_{s}_s"]) for s in ("mean", "p50", "p95",
+                                                                        "p99"))
+    assert summary["mttr_service_web_mean_s"] == 55.0
+    assert summary["mttr_service_web_p95_s"] == pytest.approx(59.5)
+    assert summary["mttr_service_api_p99_s"] == 13.0
+    names = list(summary)[len(METRIC_NAMES):]
+    assert names[0] == "mttr_service_api_mean_s" and names[-1] == "mttr_service_web_p99_s"
+    # the window keeps only the incidents whose fault is in it (not inc-0001, at 100)
+    later = result_of(crash_log(type(builder)(), second_crash_at=110), duration_s=400,
+                      measure_from_s=104).summary()
+    assert later["mttr_task_crash_mean_s"] == pytest.approx((13 + 50) / 2)
+
+
+def test_mttr_of_other_kinds_and_unrecovered(logs):
+    from test_recovery_columns import impaired_host
+
+    log = impaired_host(logs.LogBuilder(), reconnect_at=250, kind="agent_disconnect",
+                        disconnect_at=100)
+    summary = result_of(log, duration_s=400).summary()
+    assert summary["mttr_agent_disconnect_mean_s"] == 150.0
+    assert list(summary)[len(METRIC_NAMES):len(METRIC_NAMES) + 4] == [
+        f"mttr_agent_disconnect_{s}_s" for s in ("mean", "p50", "p95", "p99")]
+    assert math.isnan(summary["mttr_service_api_mean_s"])  # a service no incident hit
+    stuck = result_of(impaired_host(logs.LogBuilder()), duration_s=400).summary()
+    assert math.isnan(stuck["mttr_instance_failure_mean_s"])  # unrecovered rows left out
+    assert stuck["unrecovered_incidents"] == 1

@@ -1,0 +1,135 @@
+"""Per-incident facts read from the event log, the inputs of the ``recovery`` table.
+
+An incident (``inc-0001``) is one fault occurrence. What the log says about it:
+
+- its ``fault`` row: when it happened and its kind (:func:`faults`);
+- the task stop rows carrying its id: the tasks it cost each service (:func:`losses`);
+- the agent rows (``event="agent"``, ``to_state`` ``DISCONNECTED``/``CONNECTED``) carrying its
+  id: the hosts whose agent it disconnected. ECS keeps showing the tasks there RUNNING and
+  does not replace them (``ecs-reference.md`` §5.1-5.2): they are *impaired*
+  (:func:`impaired`) until they leave RUNNING or the agent reconnects;
+- the first row by which ECS showed it (:func:`detections`).
+
+Each function is vectorised over the log; none loops over events.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ecssim.analysis.schema import STOP_STATES
+
+AGENT_EVENT = "agent"
+DISCONNECTED, CONNECTED = "DISCONNECTED", "CONNECTED"
+
+
+def faults(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per incident: ``incident_id``, ``fault_time_s``, ``kind`` (first fault row)."""
+    rows = events[(events["entity"] == "fault") & (events["event"] == "fault")]
+    rows = rows.drop_duplicates("incident_id", keep="first")
+    return rows[["incident_id", "time_s", "to_state"]].rename(
+        columns={"time_s": "fault_time_s", "to_state": "kind"}
+    )
+
+
+def _task_stops(events: pd.DataFrame) -> pd.DataFrame:
+    """Task state rows into a stop state that carry an incident id."""
+    mask = (
+        (events["entity"] == "task")
+        & (events["event"] == "state")
+        & events["to_state"].isin(STOP_STATES)
+        & (events["incident_id"] != "")
+    )
+    return events[mask]
+
+
+def losses(events: pd.DataFrame) -> pd.DataFrame:
+    """Per (incident, service): ``tasks_lost`` (distinct tasks stopped), ``last_loss_s``."""
+    stops = _task_stops(events)
+    grouped = stops[stops["service"] != ""].groupby(["incident_id", "service"], sort=False)
+    return grouped.agg(
+        tasks_lost=("entity_id", "nunique"), last_loss_s=("time_s", "max")
+    ).reset_index()
+
+
+def _agent_rows(events: pd.DataFrame) -> pd.DataFrame:
+    rows = events[events["event"] == AGENT_EVENT]
+    instance = rows["instance_id"].where(rows["instance_id"] != "", rows["entity_id"])
+    return rows.assign(host=instance.astype("str"))
+
+
+def _disconnects(events: pd.DataFrame) -> pd.DataFrame:
+    """Disconnect rows carrying an incident id, with the host's next reconnect (NaN if none)."""
+    agent = _agent_rows(events)
+    lost = agent[(agent["to_state"] == DISCONNECTED) & (agent["incident_id"] != "")]
+    lost = lost[["host", "time_s", "incident_id"]].sort_values("time_s", kind="stable")
+    back = agent.loc[agent["to_state"] == CONNECTED, ["host", "time_s"]]
+    back = back.rename(columns={"time_s": "reconnect_s"}).sort_values("reconnect_s")
+    if lost.empty:
+        return lost.assign(reconnect_s=pd.Series(dtype="float64"))
+    return pd.merge_asof(
+        lost, back, left_on="time_s", right_on="reconnect_s", by="host",
+        direction="forward", allow_exact_matches=False,
+    )
+
+
+def impaired(events: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
+    """Per (incident, service): ``tasks_impaired`` and ``impaired_until_s``.
+
+    A task is impaired by an incident when it is a service task RUNNING (``started_at_s`` <=
+    the disconnect < ``stopping_at_s``) on a host whose agent DISCONNECTED row carries the
+    incident's id; it stays impaired until it leaves RUNNING or the agent reconnects.
+    ``impaired_until_s`` is the latest such end over the service's impaired tasks
+    (``inf`` while one of them is still impaired at the end of the log).
+    """
+    lost = _disconnects(events)
+    columns = ["task_id", "service", "instance_id", "started_at_s", "stopping_at_s"]
+    running = tasks.loc[(tasks["service"] != "") & tasks["started_at_s"].notna(), columns]
+    hit = lost.merge(running, left_on="host", right_on="instance_id", how="inner")
+    stopping = hit["stopping_at_s"].fillna(np.inf)
+    hit = hit[(hit["started_at_s"] <= hit["time_s"]) & (stopping > hit["time_s"])]
+    until = np.minimum(hit["stopping_at_s"].fillna(np.inf), hit["reconnect_s"].fillna(np.inf))
+    hit = hit.assign(impaired_until_s=until)
+    grouped = hit.groupby(["incident_id", "service"], sort=False)
+    return grouped.agg(
+        tasks_impaired=("task_id", "nunique"), impaired_until_s=("impaired_until_s", "max")
+    ).reset_index()
+
+
+def detections(events: pd.DataFrame) -> pd.Series:
+    """Per incident id: time of the first row by which ECS showed it.
+
+    That is the earliest of its task stop rows, its instances' INACTIVE rows and its agent
+    DISCONNECTED rows (all carrying the incident's id).
+    """
+    stops = _task_stops(events)
+    gone = events[
+        (events["entity"] == "instance")
+        & (events["event"] == "state")
+        & (events["to_state"] == "INACTIVE")
+        & (events["incident_id"] != "")
+    ]
+    agent = events[
+        (events["event"] == AGENT_EVENT)
+        & (events["to_state"] == DISCONNECTED)
+        & (events["incident_id"] != "")
+    ]
+    shown = pd.concat([part[["incident_id", "time_s"]] for part in (stops, gone, agent)])
+    return shown.groupby("incident_id", sort=False)["time_s"].min()
+
+
+def affected(events: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
+    """One row per (incident, service) that lost or had impaired tasks, with the fault.
+
+    Columns: ``incident_id``, ``service``, ``tasks_lost``, ``last_loss_s`` (NaN without a
+    loss), ``tasks_impaired``, ``impaired_until_s`` (NaN without impaired tasks),
+    ``fault_time_s`` and ``kind`` ("" when the log has no fault row for the incident).
+    """
+    keys = ["incident_id", "service"]
+    rows = losses(events).merge(impaired(events, tasks), on=keys, how="outer", sort=False)
+    rows["tasks_lost"] = rows["tasks_lost"].fillna(0).astype("int64")
+    rows["tasks_impaired"] = rows["tasks_impaired"].fillna(0).astype("int64")
+    rows = rows.merge(faults(events), on="incident_id", how="left")
+    rows["kind"] = rows["kind"].fillna("").astype("str")
+    return rows
