@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ecssim.analysis import METRIC_NAMES, SCHEMAS
+from ecssim.analysis import DYNAMIC_METRIC_PATTERNS, METRIC_NAMES, SCHEMAS
 from ecssim.scenario import load_scenario_dict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,4 +74,9 @@ def test_every_table_column_is_documented() -> None:
 
 def test_every_summary_metric_is_documented() -> None:
     missing = [name for name in METRIC_NAMES if f"`{name}`" not in README]
+    assert not missing
+
+
+def test_every_dynamic_summary_pattern_is_documented() -> None:
+    missing = [pattern for pattern in DYNAMIC_METRIC_PATTERNS if f"`{pattern}`" not in README]
     assert not missing

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ..model.cluster import ACTIVE, INACTIVE, Cluster
+from ..model.cluster import ACTIVE, DRAINING, INACTIVE, Cluster
 from ..model.recorder import Recorder
 from ..model.task import (
     PROVISIONING,
@@ -46,6 +46,8 @@ class ControlPlane:
         # in ordinary runs, where it costs one `is None` test per launch.
         self.explain = explain
         self.warm_starting = False  # True while the world places warm-started tasks at t=0
+        # Called with the slot of every instance that registers (e.g. to draw its time to failure).
+        self.registration_listeners: list = []
         recorder.listener = self
 
     # ------------------------------------------------------------------ launching
@@ -167,7 +169,24 @@ class ControlPlane:
         self.rec.instance_state(slot, "REGISTERING", ACTIVE)
         for daemon in self.daemons():  # daemon tasks first, before any REPLICA service reacts
             daemon.instance_registered(slot)
+        for listener in self.registration_listeners:
+            listener(slot)
         self.capacity_appeared()
+
+    def agent_connection(self, slot: int, connected: bool, reason: str = "", incident: str = "") -> None:
+        """ECS sees the agent of ``slot`` connect or disconnect (``agentConnected``, ecs-reference 5.2).
+
+        While disconnected the instance stays ACTIVE and its tasks RUNNING in ECS's view, but
+        nothing is placed there (``AGENT``). Recorded as an ``event="agent"`` row.
+        """
+        info = self.cluster.infos[slot]
+        if info.status not in (ACTIVE, DRAINING) or bool(self.cluster.view.connected[slot]) == connected:
+            return
+        self.cluster.set_connected(slot, connected)
+        old, new = ("DISCONNECTED", "CONNECTED") if connected else ("CONNECTED", "DISCONNECTED")
+        self.rec.agent_state(slot, old, new, reason, incident)
+        if connected:
+            self.capacity_appeared()
 
     def daemons(self) -> list:
         """The DAEMON services, in file order."""

@@ -1,4 +1,8 @@
-"""Operator actions at given times: updateService, stopTask, runTask, terminateInstance."""
+"""Operator actions at given times: updateService, stopTask, runTask, terminateInstance.
+
+terminateInstance is an EC2 termination like a failure's (the fleet's Auto Scaling group
+replaces the instance), but it is no incident.
+"""
 
 from __future__ import annotations
 
@@ -46,7 +50,7 @@ def _perform(world, action, name: str, rng):  # noqa: ANN001
         slots = select_instances(world.cluster.infos, action.select, rng)
         rec.action(name, action.type, " ".join(world.cluster.infos[s].id for s in slots) or "nothing")
         for slot in slots:
-            plane.terminate_instance(slot, f"Instance terminated by the operator (action {name})")
+            world.ec2.terminate(slot, f"Instance terminated by the operator (action {name})")
 
 
 def _tasks_to_stop(world, action: StopTask, rng) -> list:  # noqa: ANN001

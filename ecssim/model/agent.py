@@ -17,6 +17,12 @@ Which states take time (EC2 launch type; every transition is recorded, zero-leng
 - STOPPING: ``timing.containerStop`` capped by the stop timeout when the task is stopped;
   none when its essential container exited by itself.
 - DEPROVISIONING: ``timing.eniDetach`` for awsvpc tasks, else none.
+
+When the host stops working (``die``: an impaired or terminated host) nothing on it moves
+any more: no row until ECS learns of the termination (``terminate``), and a task placed on
+it meanwhile stays PROVISIONING. While the agent is disconnected (``disconnect``) the host
+works, but ECS's stop requests and the exits of RUNNING tasks reach ECS only when it
+reconnects (task starts are still recorded as they happen: a simplification).
 """
 
 from __future__ import annotations
@@ -45,7 +51,8 @@ class SimulatedAgent:
     """The agent of one container instance, with the host's own resource ledger."""
 
     __slots__ = ("env", "slot", "timing", "rng", "rec", "control", "host_cpu_free", "host_memory_free",
-                 "waiting", "images", "tasks", "alive")
+                 "waiting", "images", "tasks", "alive", "terminated", "connected", "held_stops", "reconnected",
+                 "disconnected_by")
 
     def __init__(self, env: simpy.Environment, slot: int, cpu: int, memory: int, timing, rng,  # noqa: ANN001
                  recorder: Recorder, control) -> None:  # noqa: ANN001
@@ -60,23 +67,65 @@ class SimulatedAgent:
         self.waiting: list[tuple[Task, simpy.Event]] = []
         self.images: dict[str, object] = {}  # image -> True (cached) or the pull's completion event
         self.tasks: dict[str, Task] = {}  # live tasks on this host, in arrival order
-        self.alive = True
+        self.alive = True  # the host works (False once impaired or terminated)
+        self.terminated = False  # EC2 terminated the host (ECS may learn it later)
+        self.connected = True  # the agent talks to ECS
+        self.held_stops: list[Task] = []  # stop requests waiting for the agent to reconnect
+        self.reconnected: simpy.Event | None = None  # succeeds when a disconnected agent reconnects
+        self.disconnected_by = ""  # the incident that disconnected the agent
 
     # ------------------------------------------------------------------ the agent interface
     def start_task(self, task: Task) -> None:
-        """Run a task the control plane placed here (it is already recorded as PROVISIONING)."""
+        """Run a task the control plane placed here (it is already recorded as PROVISIONING).
+
+        On a host that stopped working the task never starts (PROVISIONING until ECS learns).
+        """
         self.tasks[task.id] = task
-        task.process = self.env.process(self._lifecycle(task))
+        if self.alive:
+            task.process = self.env.process(self._lifecycle(task))
 
     def stop_task(self, task: Task) -> None:
-        """Stop a task (its stop code and reason are already set by the control plane)."""
+        """Stop a task (its stop code and reason are already set by the control plane).
+
+        A dead host never hears it; a disconnected agent hears it when it reconnects.
+        """
+        if not self.alive:
+            return
+        if not self.connected:
+            self.held_stops.append(task)
+            return
         process = task.process
         if process is not None and process.is_alive:
             process.interrupt("stop")
 
-    def terminate(self, reason_for, incident: str) -> None:  # noqa: ANN001
-        """The host disappeared: every task on it goes straight to STOPPED."""
+    def die(self) -> None:
+        """The host stops working (impaired or terminated): nothing on it moves any more."""
         self.alive = False
+        self.held_stops.clear()
+
+    def disconnect(self, incident: str) -> None:
+        """The agent loses its connection to ECS; the host keeps working."""
+        self.connected = False
+        self.disconnected_by = incident
+        self.reconnected = self.env.event()
+
+    def reconnect(self) -> None:
+        """The agent reconnects: held exits are reported and held stop requests delivered."""
+        self.connected = True
+        self.disconnected_by = ""
+        event, self.reconnected = self.reconnected, None
+        if event is not None:
+            event.succeed()
+        held, self.held_stops = self.held_stops, []
+        for task in held:
+            if task.id in self.tasks:
+                self.stop_task(task)
+
+    def terminate(self, reason_for, incident: str) -> None:  # noqa: ANN001
+        """ECS learns the host is gone: every task on it goes straight to STOPPED."""
+        self.alive = False
+        self.terminated = True
+        self.held_stops.clear()
         rec = self.rec
         for task in list(self.tasks.values()):
             if task.desired_running:
@@ -158,6 +207,10 @@ class SimulatedAgent:
             crash = None
         try:
             yield env.timeout(run_for) if run_for != math.inf else env.event()
+            if not self.alive:
+                return
+            if not self.connected:  # the exit reaches ECS when the agent reconnects
+                yield self.reconnected
         except simpy.Interrupt:
             if self.alive:
                 yield from self._stop_running(task)

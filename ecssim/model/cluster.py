@@ -122,6 +122,10 @@ class Cluster:
         self.view.active[slot] = True
         self.view.connected[slot] = True
 
+    def set_connected(self, slot: int, connected: bool) -> None:
+        """The agent's connection (``agentConnected``): nothing is placed where it is false."""
+        self.view.connected[slot] = connected
+
     def deactivate(self, slot: int) -> None:
         """The instance is gone (INACTIVE): it never takes a task again."""
         self.infos[slot].status = INACTIVE
@@ -131,7 +135,7 @@ class Cluster:
     def _set_attribute(self, slot: int, name: str, value: str) -> None:
         attributes = self.view.attributes
         if name not in attributes:
-            attributes[name] = (np.full(self._capacity, -1, dtype=np.int32), [])
+            attributes[name] = (np.full(self._capacity, -1, dtype=np.intp), [])
             self._attr_codes[name] = {}
         codes, values = attributes[name]
         code_of = self._attr_codes[name]

@@ -60,6 +60,13 @@ class Recorder:
             self.instance_ids[slot], self.instance_azs[slot], "", "", "", incident, NAN,
         ))
 
+    def agent_state(self, slot: int, old: str, new: str, reason: str = "", incident: str = "") -> None:
+        """The agent's connection changed (``event="agent"``: CONNECTED <-> DISCONNECTED)."""
+        self._events.append((
+            self.env.now, "instance", self.instance_ids[slot], "agent", old, new, reason, "",
+            self.instance_ids[slot], self.instance_azs[slot], "", "", "", incident, NAN,
+        ))
+
     def service_row(self, name: str, event: str, old: str, new: str, value: float = NAN, reason: str = "") -> None:
         self._events.append((
             self.env.now, "service", name, event, old, new, reason, "", "", "", name, "", "", "", value,

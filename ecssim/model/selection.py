@@ -15,18 +15,7 @@ def select_instances(infos: list[InstanceInfo], selector, rng: np.random.Generat
     Only instances that still exist (not INACTIVE) are considered, in slot order, so the
     choice depends only on the selector's own random stream.
     """
-    matches = [info for info in infos if info.status != INACTIVE]
-    if selector.instance_ids is not None:
-        wanted = set(selector.instance_ids)
-        matches = [info for info in matches if info.id in wanted]
-    if selector.fleet is not None:
-        matches = [info for info in matches if info.fleet == selector.fleet]
-    if selector.availability_zone is not None:
-        matches = [info for info in matches if info.az == selector.availability_zone]
-    if selector.attribute:
-        matches = [info for info in matches
-                   if all(info.attributes.get(name) == value for name, value in selector.attribute.items())]
-    slots = [info.slot for info in matches]
+    slots = [info.slot for info in infos if info.status != INACTIVE and matches(info, selector)]
     take = None
     if selector.count is not None:
         take = selector.count
@@ -36,3 +25,18 @@ def select_instances(infos: list[InstanceInfo], selector, rng: np.random.Generat
         picks = rng.choice(len(slots), size=take, replace=False)
         slots = sorted(slots[int(k)] for k in picks)
     return slots
+
+
+def matches(info: InstanceInfo, selector) -> bool:  # noqa: ANN001
+    """True if the instance meets every criterion of ``selector`` except count/fraction (None: all)."""
+    if selector is None:
+        return True
+    if selector.instance_ids is not None and info.id not in selector.instance_ids:
+        return False
+    if selector.fleet is not None and info.fleet != selector.fleet:
+        return False
+    if selector.availability_zone is not None and info.az != selector.availability_zone:
+        return False
+    if selector.attribute:
+        return all(info.attributes.get(name) == value for name, value in selector.attribute.items())
+    return True

@@ -14,11 +14,11 @@ from ..control.daemon import DaemonScheduler
 from ..control.plane import ControlPlane
 from ..control.service import ServiceScheduler
 from ..placement import DEFAULT_RUNTASK_STRATEGY, DEFAULT_SERVICE_STRATEGY
-from ..scenario.catalog import builtin_attributes, instance_type, registered_resources, task_eni_limit
 from ..scenario.models import Scenario
 from .actions import install_actions
-from .agent import SimulatedAgent
+from .asg import AutoScalingGroup
 from .cluster import Cluster
+from .ec2 import Ec2
 from .eventlog import EventLog
 from .faults import install_faults
 from .recorder import Recorder
@@ -44,7 +44,10 @@ class World:
         self.cluster = Cluster(scenario.cluster.reserved_ports, capacity=max(total, 16),
                                start_time=scenario.start_datetime(), clock=lambda: self.env.now)
         self.plane = ControlPlane(self.env, self.cluster, self.rec, scenario.timing, explain)
-        self.down_azs: set[str] = set()
+        self.down_azs: set[str] = set()  # AZs in an outage
+        self.refusing_azs: set[str] = set()  # AZs that launch no new instance (an outage refusing them)
+        self.asgs: dict[str, AutoScalingGroup] = {}  # fleet name -> its Auto Scaling group
+        self.ec2 = Ec2(self)
         self._specs: dict[str, TaskSpec] = {}
         self._latest: dict[str, TaskSpec] = {}
         for td in scenario.task_definitions:
@@ -93,44 +96,11 @@ class World:
 
     # ------------------------------------------------------------------ building
     def _build_instances(self) -> None:
-        cluster_model = self.scenario.cluster
-        warm = self.scenario.warm_start
-        for fleet in cluster_model.fleets:
-            entry = instance_type(fleet.instance_type)
-            cpu, memory = registered_resources(
-                entry, cluster_model.memory_overhead_fraction, fleet.reserved_memory,
-                fleet.registered_cpu, fleet.registered_memory,
-            )
-            task_enis = task_eni_limit(entry, fleet.awsvpc_trunking, fleet.eni_trunking_limit)
-            for index in range(fleet.count):
-                az = fleet.availability_zones[index % len(fleet.availability_zones)]
-                attributes = builtin_attributes(entry, az)
-                attributes.update(fleet.attributes)
-                stream_key = f"{fleet.name}/{index}"
-                info = self.cluster.add_instance(
-                    fleet=fleet.name, instance_type=entry.name, az=az, market=fleet.market, cpu=cpu,
-                    memory=memory, attributes=attributes, stream_key=stream_key, task_enis=task_enis,
-                    gpus=entry.gpus, agent_version=fleet.agent_version,
-                )
-                self.rec.instance_ids.append(info.id)
-                self.rec.instance_azs.append(az)
-                agent_rng = self.streams.get("agent", stream_key)
-                self.plane.agents.append(
-                    SimulatedAgent(self.env, info.slot, cpu, memory, self.scenario.timing, agent_rng, self.rec,
-                                   self.plane)
-                )
-                self.log.instances.append((info.id, fleet.name, entry.name, az, fleet.market, cpu, memory, 0.0))
-                self.rec.instance_state(info.slot, "", "REGISTERING")
-                if warm:
-                    self.plane.instance_registered(info.slot)
-                else:
-                    delay = self.scenario.timing.agent_registration.sample(agent_rng)
-                    self.env.process(self._register_later(info.slot, delay))
-
-    def _register_later(self, slot: int, delay: float):
-        yield self.env.timeout(delay)
-        if self.cluster.infos[slot].az not in self.down_azs:
-            self.plane.instance_registered(slot)
+        """Each fleet is an Auto Scaling group that launches its instances (see ``asg``)."""
+        for fleet in self.scenario.cluster.fleets:
+            asg = AutoScalingGroup(self, fleet)
+            self.asgs[fleet.name] = asg
+            asg.launch_initial(self.scenario.warm_start)
 
     def _build_services(self) -> None:
         for model in self.scenario.services:

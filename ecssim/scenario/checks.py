@@ -16,7 +16,17 @@ from ..placement.query import Compare, Not, parse
 from .catalog import instance_type, registered_resources, task_eni_limit
 from .ecs_fields import closest
 from .ecs_objects import MAX_CONSTRAINTS, PlacementConstraint, TaskDefinition
-from .models import InstanceSelector, RunTask, Scenario, StopTask, TaskCrash, TraceArrivals, UpdateService
+from .models import (
+    AzOutage,
+    InstanceFailure,
+    InstanceSelector,
+    RunTask,
+    Scenario,
+    StopTask,
+    TaskCrash,
+    TraceArrivals,
+    UpdateService,
+)
 from .td_rules import check_task_definition
 from .traces import TraceError, read_trace
 
@@ -53,6 +63,7 @@ def check_scenario(scenario: Scenario) -> tuple[Problems, list[str]]:
     _check_references(scenario, errors)
     _check_places(scenario, errors)
     _check_times(scenario, errors, warnings)
+    _check_faults(scenario, errors)
     _check_placement(scenario, errors, warnings)
     for i, td in enumerate(scenario.task_definitions):
         td_errors, td_warnings = check_task_definition(
@@ -168,7 +179,8 @@ def _check_references(scenario: Scenario, errors: Problems) -> None:
 
 
 def _selectors(scenario: Scenario) -> list[tuple[str, InstanceSelector]]:
-    found = [(f"faults[{i}].select", f.select) for i, f in enumerate(scenario.faults) if hasattr(f, "select")]
+    found = [(f"faults[{i}].select", f.select) for i, f in enumerate(scenario.faults)
+             if getattr(f, "select", None) is not None]
     found += [
         (f"actions[{i}].select", a.select) for i, a in enumerate(scenario.actions) if hasattr(a, "select")
     ]
@@ -225,6 +237,23 @@ def _check_times(scenario: Scenario, errors: Problems, warnings: list[str]) -> N
                     f"must be after start ({arrivals.start:g} s), got {arrivals.end:g} s",
                 )
             )
+
+
+def _check_faults(scenario: Scenario, errors: Problems) -> None:
+    """Instance failures: ``at`` or ``timeToFailure``; ``terminateAfter`` only for impaired hosts."""
+    for i, fault in enumerate(scenario.faults):
+        path = f"faults[{i}]"
+        if isinstance(fault, InstanceFailure):
+            if (fault.at is None) == (fault.time_to_failure is None):
+                errors.append((path, "give at (failure times) or timeToFailure (a distribution), exactly one"))
+            select = fault.select
+            if fault.time_to_failure is not None and select is not None and (
+                    select.count is not None or select.fraction is not None):
+                errors.append((f"{path}.select", "with timeToFailure every matching instance draws its own "
+                                                 "time to failure: count and fraction do not apply"))
+        if isinstance(fault, (InstanceFailure, AzOutage)) and fault.terminate_after is not None \
+                and fault.mode != "impaired":
+            errors.append((f"{path}.terminateAfter", "applies to mode: impaired (a terminated instance is gone)"))
 
 
 def _requests(scenario: Scenario) -> list[tuple[str, str, list[PlacementConstraint]]]:

@@ -2,7 +2,7 @@
 
 A duration field accepts a plain duration (``"2s"``, a constant) or a tagged object:
 ``{type: uniform, low: 1s, high: 10s}``, ``{type: exponential, mean: 30s}``,
-``{type: lognormal, median: 8s, sigma: 0.5}``. Sampling takes the caller's generator, so
+``{type: lognormal, median: 8s, sigma: 0.5}``, ``{type: weibull, shape: 1.5, scale: 30d}``. Sampling takes the caller's generator, so
 each entity draws from its own stream.
 """
 
@@ -119,6 +119,27 @@ class Lognormal(_Dist):
         return math.exp(self.mu + self.sigma**2 / 2)
 
 
+class Weibull(_Dist):
+    """Weibull with ``shape`` k and ``scale`` λ (times to failure: k < 1 infant mortality, k > 1 wear-out).
+
+    The mean is λ·Γ(1 + 1/k); ``shape: 1`` is the exponential of mean λ.
+    """
+
+    type: Literal["weibull"] = "weibull"
+    shape: float = Field(gt=0)
+    scale: Duration = Field(gt=0)
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return self.scale * float(rng.weibull(self.shape))
+
+    def sample_n(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return self.scale * rng.weibull(self.shape, n)
+
+    @property
+    def mean(self) -> float:
+        return self.scale * math.gamma(1.0 + 1.0 / self.shape)
+
+
 def _constant_shorthand(value: object) -> object:
     if isinstance(value, (int, float, str)) and not isinstance(value, bool):
         return {"type": "constant", "value": value}
@@ -127,7 +148,7 @@ def _constant_shorthand(value: object) -> object:
 
 #: A duration distribution: a plain duration (constant) or a tagged object.
 Distribution = Annotated[
-    Constant | Uniform | Exponential | Lognormal,
+    Constant | Uniform | Exponential | Lognormal | Weibull,
     Field(discriminator="type"),
     BeforeValidator(_constant_shorthand),
 ]

@@ -55,8 +55,8 @@ class Fleet(Section):
 
     Instances are spread round-robin over ``availabilityZones``. Their GPUs are the catalog's
     ``gpus`` column: ecssim assumes every instance of a GPU type runs the GPU-enabled agent
-    (``ECS_ENABLE_GPU_SUPPORT=true``, ecs-reference 2.1). Later issues add
-    replacement and capacity providers to this same object.
+    (``ECS_ENABLE_GPU_SUPPORT=true``, ecs-reference 2.1). As an Auto Scaling group it keeps
+    its desired size (``count``): a terminated instance is replaced (``replaceLostInstances``).
     """
 
     name: str = Field(min_length=1, description="Name of the fleet (the Auto Scaling group).")
@@ -100,6 +100,15 @@ class Fleet(Section):
         default=None,
         ge=1,
         description="awsvpc tasks per instance with trunking, for types not in ecssim's table (or to override it).",
+    )
+    replace_lost_instances: bool = Field(
+        default=True,
+        description=(
+            "Auto Scaling group: launch a replacement when an instance is terminated (fault or action), "
+            "in the AZ with the fewest of the fleet's instances among those accepting new instances; it "
+            "registers after timing.asgReplacementDelay + timing.agentRegistration (as an ASG keeps its "
+            "desired capacity)."
+        ),
     )
 
     @field_validator("instance_type")
@@ -211,6 +220,34 @@ class Timing(Section):
     stop_timeout: Duration = Field(
         default=30.0, description="ECS_CONTAINER_STOP_TIMEOUT: SIGTERM to SIGKILL (default 30 s, 1.4)."
     )
+    healthy_after_running: Duration = Field(
+        default=40.0,
+        description=(
+            "Without a load balancer or container health check a task counts as healthy this long "
+            "after RUNNING (40 s, API DeploymentConfiguration, 4.5)."
+        ),
+    )
+    instance_loss_detection_delay: Distribution = Field(
+        default_factory=lambda: Constant(value=0),
+        description=(
+            "EC2 terminates an instance to ECS marking it INACTIVE and its tasks STOPPED (0: 'INACTIVE "
+            "immediately' when the agent is connected, 5.1)."
+        ),
+    )
+    agent_heartbeat_timeout: Distribution = Field(
+        default_factory=lambda: Uniform(low=60, high=120),
+        description=(
+            "An impaired host stops answering to ECS seeing agentConnected=false (ACS heartbeat timeout "
+            "1 min + up to 1 min jitter, 5.2)."
+        ),
+    )
+    asg_replacement_delay: Distribution = Field(
+        default_factory=lambda: Constant(value=0),
+        description=(
+            "EC2 terminates an instance to its Auto Scaling group launching a replacement (0: no published "
+            "figure; launch, boot and registration are agentRegistration)."
+        ),
+    )
 
 
 # --------------------------------------------------------------------------- workloads
@@ -279,23 +316,75 @@ class InstanceSelector(Section):
     fraction: float | None = Field(default=None, gt=0, le=1, description="Pick this fraction (rounded up).")
 
 
+#: How a host fails: EC2 terminates it, or it stops working without being terminated (5.1, 5.2, 12).
+FailureMode = Literal["terminated", "impaired"]
+
+_MODE = (
+    "terminated: EC2 terminates the instance; ECS marks it INACTIVE and its tasks STOPPED after "
+    "timing.instanceLossDetectionDelay, and its Auto Scaling group replaces it. impaired: the host stops "
+    "working but is not terminated; agentConnected becomes false after timing.agentHeartbeatTimeout and ECS "
+    "keeps its tasks RUNNING and does not replace them (until terminateAfter, if given)."
+)
+_TERMINATE_AFTER = (
+    "impaired mode: EC2 (or the ASG's health check) finally terminates the instance this long after the "
+    "failure; its tasks then go STOPPED and the ASG replaces it. Absent: it stays impaired to the end."
+)
+
+
 class InstanceFailure(Section):
-    """EC2 terminates instances at the given times; ECS stops their tasks (core: no replacement yet)."""
+    """Instances fail at given times (``at`` + ``select``) or after a per-instance ``timeToFailure``.
+
+    With ``timeToFailure`` every instance that ``select`` matches (by default all), replacements
+    included, draws its own time to failure, counted from its registration, from a stream keyed
+    by the fault and the instance's stable key.
+    """
 
     type: Literal["instanceFailure"]
     name: str | None = None
-    at: list[Duration] = Field(min_length=1)
-    select: InstanceSelector = Field(default_factory=lambda: InstanceSelector(count=1))
+    at: list[Duration] | None = Field(default=None, min_length=1, description="Failure times (or timeToFailure).")
+    time_to_failure: Distribution | None = Field(
+        default=None,
+        description="Per-instance time from registration to failure, e.g. {type: exponential, mean: 30d}.",
+    )
+    select: InstanceSelector | None = Field(
+        default=None,
+        description="Which instances: with at, by default one at random (count: 1); with timeToFailure, all.",
+    )
+    mode: FailureMode = Field(default="terminated", description=_MODE)
+    terminate_after: Duration | None = Field(default=None, ge=0, description=_TERMINATE_AFTER)
 
 
 class AzOutage(Section):
-    """Every instance of an AZ is terminated at ``start``; new instances may register there after ``end``."""
+    """Every instance of an AZ fails at ``start`` (``mode`` as for instanceFailure); the AZ may refuse
+    new instances until ``end``."""
 
     type: Literal["azOutage"]
     name: str | None = None
     availability_zone: str
     start: Duration
     end: Duration | None = None
+    mode: FailureMode = Field(default="terminated", description=_MODE)
+    terminate_after: Duration | None = Field(default=None, ge=0, description=_TERMINATE_AFTER)
+    refuse_new_instances: bool = Field(
+        default=True,
+        description="The AZ launches no new instance until the outage ends (Auto Scaling groups use the others).",
+    )
+
+
+class AgentDisconnect(Section):
+    """The ECS agent of instances loses its connection at ``at`` and reconnects after ``duration``.
+
+    The instance stays ACTIVE with agentConnected=false: its tasks keep running and are not
+    replaced, nothing new is placed there (AGENT, 5.2).
+    """
+
+    type: Literal["agentDisconnect"]
+    name: str | None = None
+    at: list[Duration] = Field(min_length=1)
+    select: InstanceSelector = Field(default_factory=lambda: InstanceSelector(count=1))
+    duration: Duration | None = Field(
+        default=None, gt=0, description="Time until the agent reconnects (absent: it stays disconnected)."
+    )
 
 
 class TaskCrash(Section):
@@ -309,7 +398,7 @@ class TaskCrash(Section):
     end: Duration | None = None
 
 
-Fault = Annotated[InstanceFailure | AzOutage | TaskCrash, Field(discriminator="type")]
+Fault = Annotated[InstanceFailure | AzOutage | AgentDisconnect | TaskCrash, Field(discriminator="type")]
 
 
 # --------------------------------------------------------------------------- actions

@@ -106,6 +106,8 @@ def test_memberof_decides_which_instances_are_eligible():
 
 def test_losing_an_instance_lowers_the_desired_count_without_a_replacement_elsewhere():
     result = ecssim.simulate(scenario(
+        cluster={"fleets": [{"name": "f", "instanceType": "m5.large", "count": 3, "replaceLostInstances": False,
+                             "availabilityZones": ["us-east-1a", "us-east-1b", "us-east-1c"]}]},
         faults=[{"type": "instanceFailure", "name": "one", "at": ["2m"], "select": {"count": 1}}],
     ), seed=3)
     logs = daemon_tasks(result)

@@ -30,6 +30,7 @@ def teaching() -> ecssim.Scenario:
         duration="287s",
     )
     sc["cluster"]["fleets"][0]["availabilityZones"] = ["a", "b", "c"]
+    sc["cluster"]["fleets"][0]["replaceLostInstances"] = False  # the lost instance stays lost
     return ecssim.load_scenario_dict(sc)
 
 

@@ -314,6 +314,7 @@ def test_instance_termination_stops_its_tasks_at_once():
         task_definitions=[task_definition("web")],
         services=[service("web", "web", 2)],
         faults=[{"type": "instanceFailure", "name": "boom", "at": [100], "select": {"instanceIds": [I1]}}],
+        fleet={"replaceLostInstances": False},  # ASG replacement: tests/model/test_instance_faults.py
     ))
     ev = res.events
     assert rows(ev, entity="instance") == registration(I1, I2) + [(100.0, I1, "state", "ACTIVE", "INACTIVE")]
@@ -353,6 +354,7 @@ def test_instance_termination_while_a_task_is_stopping_and_another_pending():
             {"type": "terminateInstance", "name": "kill", "at": 100, "select": {"instanceIds": [I1]}},
         ],
         timing={"containerStop": "10s", "imagePull": "5s"},
+        fleet={"replaceLostInstances": False},
     ))
     tasks = by_task(res.events)
     assert tasks["t-000001"] == lifecycle("t-000001", 10.0, pull=5.0) + [
