@@ -46,7 +46,8 @@ REASON_DISTINCT_INSTANCE = "DistinctInstance placement constraint unsatisfied"
 REASON_NO_ACTIVE_INSTANCES = "NO_ACTIVE_INSTANCES"
 
 #: Masked key of an infeasible slot: above every real key (free amounts, task counts).
-_NO_SLOT = np.int64(np.iinfo(np.int64).max)
+#: Key of an infeasible slot, per key dtype: above any real key.
+_NO_SLOT = {np.dtype(t): np.iinfo(t).max for t in (np.int32, np.int64)}
 
 #: Strategy tuples already validated: ``place`` checks each distinct tuple once.
 _VALIDATED: set[tuple[Strategy, ...]] = set()
@@ -281,12 +282,13 @@ def _choose(
         keys = full_keys(kind, field, view, counts, n)
         if keys is None:
             continue
-        masked = np.where(ok, keys, _NO_SLOT)
+        no_slot = _NO_SLOT[keys.dtype]
+        masked = np.where(ok, keys, keys.dtype.type(no_slot))
         best = int(masked.argmin())
         least = masked[best]
-        if least == _NO_SLOT:
+        if least == no_slot:
             return -1
-        masked[best] = _NO_SLOT
+        masked[best] = no_slot
         if masked[masked.argmin()] != least:
             return best
         masked[best] = least

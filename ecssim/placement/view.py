@@ -172,8 +172,8 @@ class ClusterView:
             out[:n] = default if values is None else np.asarray(values, dtype=dtype)
             return out
 
-        cpu_reg = arr(cpu, 0, np.int64)
-        mem_reg = arr(memory, 0, np.int64)
+        cpu_reg = arr(cpu, 0, np.int32)
+        mem_reg = arr(memory, 0, np.int32)
         tcp = _port_masks(tcp_ports, n, cap, AGENT_RESERVED_TCP_PORTS)
         udp = _port_masks(udp_ports, n, cap, ())
         port_count = np.zeros(cap, dtype=np.int32)
@@ -195,8 +195,8 @@ class ClusterView:
             instance_ids=ids,
             active=arr(active, True, bool),
             connected=arr(connected, True, bool),
-            cpu_free=cpu_reg.copy() if cpu_free is None else arr(cpu_free, 0, np.int64),
-            memory_free=mem_reg.copy() if memory_free is None else arr(memory_free, 0, np.int64),
+            cpu_free=cpu_reg.copy() if cpu_free is None else arr(cpu_free, 0, np.int32),
+            memory_free=mem_reg.copy() if memory_free is None else arr(memory_free, 0, np.int32),
             cpu_registered=cpu_reg,
             memory_registered=mem_reg,
             tcp_ports_used=tcp,
