@@ -41,9 +41,11 @@ some RUNNING task of the service sits on a host whose agent DISCONNECTED row car
                                   ``recovered_at_s`` (or the end of the run)
 ``stall_reason``                  why recovery was slowed or stopped (first that applies):
                                   ``impaired_not_replaced`` (the row has impaired tasks);
-                                  ``circuit_breaker`` and ``throttled`` (reserved for the
-                                  deployment circuit breaker and start-failure throttling;
-                                  not detected yet); ``no_capacity`` (a placement failure of
+                                  ``circuit_breaker`` (reserved for the deployment circuit
+                                  breaker; not detected yet); ``throttled`` (a task of the
+                                  service stopped with ``TaskFailedToStart`` in that window,
+                                  so ECS's start-failure throttle held its launches);
+                                  ``no_capacity`` (a placement failure of
                                   the service between the fault and ``recovered_at_s`` or
                                   the end of the run); ``not_recovered_by_end_of_run``;
                                   else ``""``
@@ -66,7 +68,7 @@ from ecssim.analysis.steps import integral, next_true
 NOT_RECOVERED = "not_recovered_by_end_of_run"
 STALL_IMPAIRED = "impaired_not_replaced"
 STALL_CIRCUIT_BREAKER = "circuit_breaker"  # reserved: deployment circuit breaker rows
-STALL_THROTTLED = "throttled"  # reserved: start-failure throttling rows
+STALL_THROTTLED = "throttled"  # a start failed while recovering: ECS's start-failure throttle
 STALL_NO_CAPACITY = "no_capacity"
 #: Every value ``stall_reason`` may take besides "".
 STALL_REASONS: tuple[str, ...] = (
@@ -121,7 +123,7 @@ def _shortfall(counts: pd.DataFrame, rows: pd.DataFrame, until: np.ndarray) -> n
 
 
 def _placement_failed(failures: pd.DataFrame, rows: pd.DataFrame, until: np.ndarray) -> np.ndarray:
-    """Per row: a placement failure of its service in ``[fault_time_s, until]``."""
+    """Per row: a row of ``failures`` (placement or start failures) of its service in ``[fault_time_s, until]``."""
     out = np.zeros(len(rows), dtype=bool)
     fault = rows["fault_time_s"].to_numpy()
     ordered = failures[failures["service"] != ""].sort_values("time_s", kind="stable")
@@ -146,13 +148,21 @@ def _overlapped(rows: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def _stall_reason(rows: pd.DataFrame, no_capacity: np.ndarray) -> np.ndarray:
+def _stall_reason(rows: pd.DataFrame, throttled: np.ndarray, no_capacity: np.ndarray) -> np.ndarray:
     conditions = [
         rows["tasks_impaired"].to_numpy() > 0,
+        throttled,
         no_capacity,
         rows["recovered_at_s"].isna().to_numpy(),
     ]
-    return np.select(conditions, [STALL_IMPAIRED, STALL_NO_CAPACITY, NOT_RECOVERED], "")
+    return np.select(conditions, [STALL_IMPAIRED, STALL_THROTTLED, STALL_NO_CAPACITY, NOT_RECOVERED], "")
+
+
+def _failed_starts(tasks: pd.DataFrame) -> pd.DataFrame:
+    """(time_s, service) of every service task that stopped without reaching RUNNING (TaskFailedToStart)."""
+    failed = tasks[tasks["stop_code"] == "TaskFailedToStart"]
+    return pd.DataFrame({"time_s": failed["stopped_at_s"].to_numpy(dtype=float),
+                         "service": failed["service"].to_numpy(dtype=object)})
 
 
 def recovery_table(
@@ -193,5 +203,6 @@ def recovery_table(
     failures = placement_failures if placement_failures is not None else pd.DataFrame(
         {"time_s": pd.Series(dtype=float), "service": pd.Series(dtype=str)}
     )
-    rows["stall_reason"] = _stall_reason(rows, _placement_failed(failures, rows, until))
+    throttled = _placement_failed(_failed_starts(tasks), rows, until)
+    rows["stall_reason"] = _stall_reason(rows, throttled, _placement_failed(failures, rows, until))
     return conform(rows, SCHEMAS["recovery"])

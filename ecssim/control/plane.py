@@ -40,6 +40,8 @@ class ControlPlane:
         self.agents: list = []  # slot -> agent
         self.services: dict[str, object] = {}  # name -> ServiceScheduler, in file order
         self.crash_faults: dict[str, list] = {}  # service name -> crash fault runtimes
+        self.start_faults: list = []  # failed-start fault runtimes, in file order
+        self.oom_faults: list = []  # memory-use fault runtimes, in file order
         self.task_count = 0
         self.incident_count = 0
         # An explain probe (ecssim.insight.explain) re-simulating up to one placement; None
@@ -194,24 +196,34 @@ class ControlPlane:
 
     # ------------------------------------------------------------------ faults the tasks meet
     def crash_delay(self, task: Task) -> tuple[float, object]:
-        """Time until ``task`` (now RUNNING) crashes, and the fault responsible (inf, None if never)."""
-        if task.service is None:
-            return math.inf, None
-        faults = self.crash_faults.get(task.service.name)
-        if not faults:
-            return math.inf, None
+        """Time until ``task`` (now RUNNING) crashes or is OOM-killed, and the fault responsible (inf, None if never)."""
         best, best_fault = math.inf, None
-        now = self.env.now
-        for fault in faults:
-            delay = fault.draw(now)
+        faults = self.crash_faults.get(task.service.name) if task.service is not None else None
+        if faults:
+            now = self.env.now
+            for fault in faults:
+                delay = fault.draw(now)
+                if delay < best:
+                    best, best_fault = delay, fault
+        for fault in self.oom_faults:
+            delay = fault.draw(task)
             if delay < best:
                 best, best_fault = delay, fault
         return best, best_fault
 
+    def start_fails(self, task: Task) -> bool:
+        """Whether this start of ``task`` fails (every applicable failed-start fault draws once)."""
+        now = self.env.now
+        failed = False
+        for fault in self.start_faults:
+            if fault.fails(task, now):
+                failed = True
+        return failed
+
     def record_crash(self, task: Task, fault) -> str:  # noqa: ANN001
-        """A crash happened now: open its incident and return the incident id."""
+        """A crash or OOM kill happened now: open its incident (kind ``fault.kind``) and return its id."""
         incident = self.new_incident()
-        self.rec.fault(incident, "fault", "task_crash", fault.name,
+        self.rec.fault(incident, "fault", fault.kind, fault.name,
                        instance_id=self.rec.instance_ids[task.slot], az=self.rec.instance_azs[task.slot],
                        service=task.service.name)
         return incident

@@ -13,6 +13,16 @@ Task counting (document of record, README "Model"):
   task not yet STOPPED: PROVISIONING and ACTIVATING count as PENDING, and DEACTIVATING,
   STOPPING and DEPROVISIONING still count as RUNNING until STOPPED (ECS: with
   maximumPercent 100 replacements wait until draining tasks stop, 5.3).
+
+Start-failure throttling (ecs-reference 4.3): when a task stops with stopCode
+``TaskFailedToStart`` (it never reached RUNNING) the next launch waits
+``timing.startFailureThrottle``: ``initial`` after the first such failure, then
+``multiplier`` times longer per further failure, up to ``max`` (27 min), counted from the
+failure. Tasks launched in one wave count as one failure (a wave of ten failing tasks is one
+step, not ten). A task of the service reaching RUNNING resets the throttle; tasks that
+reached RUNNING and then died never throttle. When throttling begins the service event
+``service <name> is unable to consistently start tasks successfully.`` is written, once
+until the service reaches a steady state or 6 hours pass.
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ from __future__ import annotations
 import math
 
 from ..model.streams import stable_key
-from ..model.task import RUNNING, SERVICE_SCHEDULER_INITIATED, STARTING_STATES, Task
+from ..model.task import RUNNING, SERVICE_SCHEDULER_INITIATED, STARTING_STATES, TASK_FAILED_TO_START, Task
 from ..placement import choose_tasks_to_stop, unable_to_place_message
 
 #: ECS suppresses a repeated service event until its cause is resolved or 6 hours pass (3.5).
@@ -59,6 +69,11 @@ class ServiceScheduler:
         self.token_time = 0.0
         self.backoff_until = -math.inf
         self.backoff_delay = 0.0
+        self.throttle = timing.start_failure_throttle
+        self.throttle_until = -math.inf
+        self.throttle_delay = 0.0
+        self.throttle_wave = 0  # tasks numbered up to this were launched before the current throttle step
+        self.last_unable_start: float | None = None  # when "unable to consistently start" was written
         self.phase = float(rng.uniform(0.0, self.reaction.period))
         self.wake_event = None
         self.wake_at = math.inf
@@ -116,8 +131,9 @@ class ServiceScheduler:
 
     def _launch(self, missing: int) -> None:
         now = self.env.now
-        if now < self.backoff_until:
-            self.wake_no_later_than(self.backoff_until)
+        hold = self.backoff_until if self.backoff_until > self.throttle_until else self.throttle_until
+        if now < hold:
+            self.wake_no_later_than(hold)
             return
         self.tokens = min(float(self.burst), self.tokens + (now - self.token_time) * self.rate)
         self.token_time = now
@@ -144,7 +160,7 @@ class ServiceScheduler:
                                          f"service {self.name} has started {len(started)} tasks: {ids}.")
         if failure is not None:
             self._placement_failed(failure)
-        if now >= self.backoff_until and len(self.live) < self.desired and room > len(started):
+        if failure is None and len(self.live) < self.desired and room > len(started):
             # Short only because the launch-rate bucket is empty: wake when a token is back.
             self.wake_no_later_than(max(now + (1.0 - self.tokens) / self.rate, math.nextafter(now, math.inf)))
 
@@ -162,6 +178,25 @@ class ServiceScheduler:
             self.backoff_delay = min(self.backoff_delay * retry.multiplier, retry.max)
         self.backoff_until = now + self.backoff_delay
         self.wake_no_later_than(self.backoff_until)
+
+    def _start_failed(self, task: Task) -> None:
+        """A task stopped before reaching RUNNING: throttle the next launch (one step per launch wave)."""
+        if task.num <= self.throttle_wave:
+            return  # launched before the failure that set the current delay: same wave
+        now = self.env.now
+        throttle = self.throttle
+        began = self.throttle_delay <= 0.0
+        if began:
+            self.throttle_delay = throttle.initial
+        else:
+            self.throttle_delay = min(self.throttle_delay * throttle.multiplier, throttle.max)
+        self.throttle_until = now + self.throttle_delay
+        self.throttle_wave = self.plane.task_count
+        last = self.last_unable_start
+        if began and (last is None or now - last >= DUPLICATE_EVENT_WINDOW_S):
+            self.last_unable_start = now
+            self.plane.rec.service_event(self.name, "unable_to_start",
+                                         f"service {self.name} is unable to consistently start tasks successfully.")
 
     def capacity_appeared(self) -> None:
         """Capacity was freed or registered; cut the back-off short only if configured to."""
@@ -191,6 +226,11 @@ class ServiceScheduler:
     # ------------------------------------------------------------------ task news
     def on_running(self, task: Task) -> None:
         self.running += 1
+        if self.throttle_delay > 0.0:  # a task reached RUNNING: the start-failure throttle resets
+            self.throttle_delay = 0.0
+            self.throttle_until = -math.inf
+            if len(self.live) < self.desired:
+                self.notify()
         self._check_steady()
 
     def on_leaving(self, task: Task, old_state: str) -> None:
@@ -198,6 +238,8 @@ class ServiceScheduler:
         del self.live[task.id]
         if old_state == RUNNING:
             self.running -= 1
+        elif task.stop_code == TASK_FAILED_TO_START:
+            self._start_failed(task)
         self.steady = False
         if len(self.live) < self.desired:
             self.notify()
@@ -219,4 +261,5 @@ class ServiceScheduler:
     def _check_steady(self) -> None:
         if not self.steady and self.running == self.desired and self.not_stopped == self.desired:
             self.steady = True
+            self.last_unable_start = None  # the cause is resolved: a new episode is news again
             self.plane.rec.service_event(self.name, "steady_state", f"service {self.name} has reached a steady state.")

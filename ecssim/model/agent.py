@@ -10,9 +10,12 @@ Which states take time (EC2 launch type; every transition is recorded, zero-leng
 - PENDING: waiting for the host's own ledger to free resources held by stopping tasks
   (FIFO, but a task starts as soon as its own resources fit, agent >= 1.73), then the
   image pull (``timing.imagePull``; cached images cost nothing, per instance), then the
-  container start (``timing.containerStart``).
+  container start (``timing.containerStart``). A start that a ``failedStart`` fault fails
+  spends one ``timing.imagePull`` draw (cache or not, and caching nothing), then goes
+  STOPPING -> STOPPED with stopCode ``TaskFailedToStart`` (``CannotPullContainerError``).
 - ACTIVATING: none (load balancers and service discovery come later).
-- RUNNING: until the task's own duration ends, it crashes, or it is stopped.
+- RUNNING: until the task's own duration ends, it crashes or is OOM-killed (stopCode
+  ``EssentialContainerExited``), or it is stopped.
 - DEACTIVATING: none (no load balancer deregistration yet).
 - STOPPING: ``timing.containerStop`` capped by the stop timeout when the task is stopped;
   none when its essential container exited by itself.
@@ -43,7 +46,9 @@ from .task import (
     RUNNING,
     STOPPED,
     STOPPING,
+    TASK_FAILED_TO_START,
     Task,
+    pull_error_reason,
 )
 
 
@@ -159,6 +164,7 @@ class SimulatedAgent:
     def _lifecycle(self, task: Task):
         env, rec, timing, rng = self.env, self.rec, self.timing, self.rng
         containers_started = False
+        failed = False
         try:
             if task.spec.network_mode == "awsvpc":
                 yield env.timeout(timing.eni_attach.sample(rng))
@@ -174,28 +180,46 @@ class SimulatedAgent:
                 if not self.alive:
                     return
             rec.task_event(task, "pull_started")
-            for image in task.spec.images:
-                pull = self.images.get(image)
-                if pull is None:
-                    pull = env.timeout(timing.image_pull.sample(rng))
-                    self.images[image] = pull
-                    yield pull
-                    self.images[image] = True
-                elif pull is not True:
-                    yield pull
+            if self.control.start_faults and self.control.start_fails(task):
+                yield env.timeout(timing.image_pull.sample(rng))  # the pull is retried, then given up
                 if not self.alive:
                     return
-            rec.task_event(task, "pull_stopped")
-            containers_started = True
-            yield env.timeout(timing.container_start.sample(rng))
-            if not self.alive:
-                return
-            rec.task_state(task, ACTIVATING)
-            rec.task_state(task, RUNNING)
+                failed = True
+            else:
+                yield from self._pull(task)
+                if not self.alive:
+                    return
+                rec.task_event(task, "pull_stopped")
+                containers_started = True
+                yield env.timeout(timing.container_start.sample(rng))
+                if not self.alive:
+                    return
+                rec.task_state(task, ACTIVATING)
+                rec.task_state(task, RUNNING)
         except simpy.Interrupt:
             yield from self._stop_before_running(task, containers_started)
             return
+        if failed:
+            task.stop_code = TASK_FAILED_TO_START
+            task.stop_reason = pull_error_reason(task)
+            yield from self._stop_before_running(task, False)
+            return
         yield from self._run(task)
+
+    def _pull(self, task: Task):
+        """Pull the task's images not cached on this host (one pull per image, shared by waiting tasks)."""
+        images = self.images
+        for image in task.spec.images:
+            pull = images.get(image)
+            if pull is None:
+                pull = self.env.timeout(self.timing.image_pull.sample(self.rng))
+                images[image] = pull
+                yield pull
+                images[image] = True
+            elif pull is not True:
+                yield pull
+            if not self.alive:
+                return
 
     def _run(self, task: Task):
         env = self.env
@@ -217,10 +241,12 @@ class SimulatedAgent:
             return
         if not self.alive:
             return
+        task.stop_code = ESSENTIAL_CONTAINER_EXITED
         if crash is not None:
             task.incident = self.control.record_crash(task, crash)
-        task.stop_code = ESSENTIAL_CONTAINER_EXITED
-        task.stop_reason = ESSENTIAL_EXIT_REASON
+            task.stop_reason = crash.reason
+        else:
+            task.stop_reason = ESSENTIAL_EXIT_REASON
         yield from self._exit(task)
 
     def _exit(self, task: Task):

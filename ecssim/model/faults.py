@@ -1,7 +1,7 @@
-"""Faults: instance failures, AZ outages, agent disconnects and task crashes; each occurrence an incident.
+"""Faults: instance failures, AZ outages, agent disconnects, task crashes, failed starts and OOM kills.
 
 An incident is one fault occurrence (one instance failure, one AZ outage, one disconnect,
-one crash); the rows it causes carry its id so that recovery can be measured from the event
+one crash, one OOM kill); the rows it causes carry its id so that recovery can be measured from the event
 table alone. Hosts fail in one of two modes (ecs-reference 5.1, 5.2, 12), carried out by
 :class:`~ecssim.model.ec2.Ec2`:
 
@@ -14,15 +14,30 @@ table alone. Hosts fail in one of two modes (ecs-reference 5.1, 5.2, 12), carrie
 Stochastic instance failures (``timeToFailure``) draw, for every matching instance when it
 registers (replacements included), its time to failure from a stream keyed by the fault and
 the instance's stable key (``<fleet>/<index>``).
+
+Every occurrence is an incident except a failed start (``failedStart``): a task that never
+reached RUNNING took no running capacity away, so it opens no incident and writes no fault
+row; its trace is the task's own rows (stopCode ``TaskFailedToStart``) and the service's
+start-failure throttle.
 """
 
 from __future__ import annotations
 
 import math
 
-from ..scenario.models import AgentDisconnect, AzOutage, InstanceFailure, InstanceSelector, TaskCrash
+from ..scenario.models import (
+    AgentDisconnect,
+    AzOutage,
+    FailedStart,
+    InstanceFailure,
+    InstanceSelector,
+    MemoryUse,
+    TaskCrash,
+)
+from ..scenario.td_rules import hard_memory_limit_mib
 from .cluster import ACTIVE, DRAINING, INACTIVE
 from .selection import matches, select_instances
+from .task import ESSENTIAL_EXIT_REASON, OOM_REASON
 
 _ONE_AT_RANDOM = InstanceSelector(count=1)
 
@@ -35,6 +50,8 @@ def fault_key(fault, position: int) -> str:  # noqa: ANN001
 class CrashRuntime:
     """Draws the time to crash of each task of a service when it starts RUNNING."""
 
+    kind = "task_crash"
+    reason = ESSENTIAL_EXIT_REASON
     __slots__ = ("name", "mean", "start", "end", "rng")
 
     def __init__(self, fault: TaskCrash, name: str, rng) -> None:  # noqa: ANN001
@@ -53,6 +70,73 @@ class CrashRuntime:
         return at - now if at < self.end else math.inf
 
 
+class TaskTarget:
+    """The tasks a task-level fault applies to: a service's, or a task definition's (or family's)."""
+
+    __slots__ = ("name", "rng", "service", "key", "family")
+
+    def __init__(self, fault: FailedStart | MemoryUse, name: str, rng) -> None:  # noqa: ANN001
+        self.name = name
+        self.rng = rng
+        self.service = fault.service
+        reference = (fault.task_definition or "").rsplit("/", 1)[-1]  # an ARN's last part is family:revision
+        family, _, revision = reference.partition(":")
+        self.key = reference if revision else None  # family:revision, or None for every revision
+        self.family = family
+
+    def applies(self, task) -> bool:  # noqa: ANN001
+        """Whether ``task`` is one of the fault's tasks."""
+        if self.service is not None:
+            return task.service is not None and task.service.name == self.service
+        return task.spec.key == self.key if self.key is not None else task.spec.family == self.family
+
+
+class StartFailure(TaskTarget):
+    """Decides, one draw per task start, whether a task of a service or task definition fails to start."""
+
+    __slots__ = ("probability", "start", "end")
+
+    def __init__(self, fault: FailedStart, name: str, rng) -> None:  # noqa: ANN001
+        super().__init__(fault, name, rng)
+        self.probability = fault.probability
+        self.start = fault.start
+        self.end = fault.end if fault.end is not None else math.inf
+
+    def fails(self, task, now: float) -> bool:  # noqa: ANN001
+        """Whether this start of ``task`` fails (a draw only for tasks it applies to, within [start, end))."""
+        if not self.applies(task) or not self.start <= now < self.end:
+            return False
+        return float(self.rng.random()) < self.probability
+
+
+class MemoryKill(TaskTarget):
+    """Draws each matching task's memory use when it reaches RUNNING; above the hard limit, an OOM kill."""
+
+    kind = "oom_kill"
+    reason = OOM_REASON
+    __slots__ = ("usage", "ramp", "limits")
+
+    def __init__(self, fault: MemoryUse, name: str, rng, limits: dict) -> None:  # noqa: ANN001
+        super().__init__(fault, name, rng)
+        self.usage = fault.usage
+        self.ramp = fault.ramp
+        self.limits = limits  # task definition key -> hard memory limit (MiB) or None
+
+    def draw(self, task) -> float:  # noqa: ANN001
+        """Delay from RUNNING to the OOM kill of ``task`` (inf if its use stays within the limit).
+
+        The use grows linearly from 0 to the drawn value over ``ramp``: it crosses the limit
+        at ``ramp * limit / use``.
+        """
+        if not self.applies(task):
+            return math.inf
+        limit = self.limits.get(task.spec.key)
+        if limit is None:
+            return math.inf
+        use = float(self.usage.sample(self.rng))
+        return self.ramp * limit / use if use > limit else math.inf
+
+
 def install_faults(world) -> None:  # noqa: ANN001
     """Start the processes of every fault in the scenario."""
     for position, fault in enumerate(world.scenario.faults):
@@ -60,6 +144,11 @@ def install_faults(world) -> None:  # noqa: ANN001
         rng = world.streams.get("fault", name)
         if isinstance(fault, TaskCrash):
             world.plane.crash_faults.setdefault(fault.service, []).append(CrashRuntime(fault, name, rng))
+        elif isinstance(fault, FailedStart):
+            world.plane.start_faults.append(StartFailure(fault, name, rng))
+        elif isinstance(fault, MemoryUse):
+            limits = {td.key: hard_memory_limit_mib(td) for td in world.scenario.task_definitions}
+            world.plane.oom_faults.append(MemoryKill(fault, name, rng, limits))
         elif isinstance(fault, InstanceFailure) and fault.time_to_failure is not None:
             FailureClock(world, fault, name).install()
         elif isinstance(fault, InstanceFailure):

@@ -26,11 +26,19 @@ SERVICE_SCHEDULER_INITIATED = "ServiceSchedulerInitiated"
 USER_INITIATED = "UserInitiated"
 TASK_FAILED_TO_START = "TaskFailedToStart"
 ESSENTIAL_EXIT_REASON = "Essential container in task exited"
+OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
 
 
 def host_terminated_reason(instance_id: str) -> str:
     """ECS's stoppedReason for a task whose instance was terminated under it."""
     return f"Host EC2 (instance {instance_id}) terminated."
+
+
+def pull_error_reason(task) -> str:  # noqa: ANN001
+    """ECS-shaped stoppedReason of a task whose image pull failed (ecs-reference 1.3)."""
+    image = task.spec.images[0] if task.spec.images else "image"
+    return (f"CannotPullContainerError: pull image manifest has been retried 5 time(s): "
+            f"failed to resolve ref {image}: not found")
 
 
 class Task:

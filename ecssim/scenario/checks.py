@@ -18,8 +18,10 @@ from .ecs_fields import closest
 from .ecs_objects import MAX_CONSTRAINTS, PlacementConstraint, TaskDefinition
 from .models import (
     AzOutage,
+    FailedStart,
     InstanceFailure,
     InstanceSelector,
+    MemoryUse,
     RunTask,
     Scenario,
     StopTask,
@@ -27,7 +29,7 @@ from .models import (
     TraceArrivals,
     UpdateService,
 )
-from .td_rules import check_task_definition
+from .td_rules import check_task_definition, hard_memory_limit_mib
 from .traces import TraceError, read_trace
 
 _SECONDS = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
@@ -145,6 +147,8 @@ def _check_references(scenario: Scenario, errors: Problems) -> None:
         (f"services[{i}].taskDefinition", s.task_definition) for i, s in enumerate(scenario.services)
     ]
     refs += [(f"workloads[{i}].taskDefinition", w.task_definition) for i, w in enumerate(scenario.workloads)]
+    refs += [(f"faults[{i}].taskDefinition", f.task_definition) for i, f in enumerate(scenario.faults)
+             if isinstance(f, (FailedStart, MemoryUse)) and f.task_definition is not None]
     refs += [
         (f"actions[{i}].taskDefinition", a.task_definition)
         for i, a in enumerate(scenario.actions)
@@ -155,7 +159,8 @@ def _check_references(scenario: Scenario, errors: Problems) -> None:
             errors.append((path, f"unknown task definition {ref!r}; known: {known}"))
     services = {s.service_name for s in scenario.services}
     named = [
-        (f"faults[{i}].service", f.service) for i, f in enumerate(scenario.faults) if isinstance(f, TaskCrash)
+        (f"faults[{i}].service", f.service) for i, f in enumerate(scenario.faults)
+        if isinstance(f, (TaskCrash, FailedStart, MemoryUse)) and f.service is not None
     ]
     named += [
         (f"actions[{i}].service", a.service)
@@ -240,7 +245,7 @@ def _check_times(scenario: Scenario, errors: Problems, warnings: list[str]) -> N
 
 
 def _check_faults(scenario: Scenario, errors: Problems) -> None:
-    """Instance failures: ``at`` or ``timeToFailure``; ``terminateAfter`` only for impaired hosts."""
+    """Instance failures: ``at`` or ``timeToFailure``; ``terminateAfter`` only for impaired hosts; one target per task fault."""
     for i, fault in enumerate(scenario.faults):
         path = f"faults[{i}]"
         if isinstance(fault, InstanceFailure):
@@ -251,9 +256,23 @@ def _check_faults(scenario: Scenario, errors: Problems) -> None:
                     select.count is not None or select.fraction is not None):
                 errors.append((f"{path}.select", "with timeToFailure every matching instance draws its own "
                                                  "time to failure: count and fraction do not apply"))
+        if isinstance(fault, (FailedStart, MemoryUse)) and (fault.service is None) == (fault.task_definition is None):
+            errors.append((path, "give service or taskDefinition, exactly one"))
+        if isinstance(fault, MemoryUse):
+            _check_hard_limit(scenario, fault, path, errors)
         if isinstance(fault, (InstanceFailure, AzOutage)) and fault.terminate_after is not None \
                 and fault.mode != "impaired":
             errors.append((f"{path}.terminateAfter", "applies to mode: impaired (a terminated instance is gone)"))
+
+
+def _check_hard_limit(scenario: Scenario, fault: MemoryUse, path: str, errors: Problems) -> None:
+    """A memoryUse fault needs its task definition to have a hard memory limit to exceed."""
+    services = {s.service_name: s.task_definition for s in scenario.services}
+    reference = fault.task_definition or services.get(fault.service or "")
+    td = resolve_task_definition(scenario.task_definitions, reference) if reference else None
+    if td is not None and hard_memory_limit_mib(td) is None:
+        errors.append((path, f"task definition {td.key} has no hard memory limit (container or task memory) "
+                             "to exceed"))
 
 
 def _requests(scenario: Scenario) -> list[tuple[str, str, list[PlacementConstraint]]]:

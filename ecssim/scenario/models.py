@@ -181,6 +181,18 @@ class PlacementRetry(Section):
     )
 
 
+class StartFailureThrottle(Section):
+    """Delay before a service's next launch after its tasks stop without reaching RUNNING (4.3).
+
+    ECS publishes only the cap ("increases incrementally up to" 27 min in the current guide,
+    15 min before 2024); the first delay and the growth are ecssim's assumption.
+    """
+
+    initial: Duration = Field(default=30.0, gt=0, description="Delay after the first failed start (assumed).")
+    multiplier: float = Field(default=2.0, ge=1, description="Growth of the delay per further failed start (assumed).")
+    max: Duration = Field(default=1620.0, gt=0, description="Cap of the delay: 27 min (current guide); 15m before 2024.")
+
+
 class Timing(Section):
     """Every latency and period the model uses, with its default and basis (ecs-reference 9b)."""
 
@@ -194,6 +206,7 @@ class Timing(Section):
         default=500, ge=1, description="Size of the service's launch token bucket (500 tasks)."
     )
     placement_retry: PlacementRetry = Field(default_factory=PlacementRetry)
+    start_failure_throttle: StartFailureThrottle = Field(default_factory=StartFailureThrottle)
     agent_registration: Distribution = Field(
         default_factory=lambda: Lognormal(median=60, sigma=0.3),
         description="Instance launch to agent registered (one observed 41 s plus boot, 7).",
@@ -398,7 +411,68 @@ class TaskCrash(Section):
     end: Duration | None = None
 
 
-Fault = Annotated[InstanceFailure | AzOutage | AgentDisconnect | TaskCrash, Field(discriminator="type")]
+class FailedStart(Section):
+    """Tasks of a service or task definition fail to start with ``probability`` (ecs-reference 1.3, 4.3).
+
+    A failing task goes PENDING -> STOPPING -> STOPPED at the end of its image pull, with
+    stopCode ``TaskFailedToStart`` and a ``CannotPullContainerError`` reason, never RUNNING.
+    """
+
+    type: Literal["failedStart"]
+    name: str | None = None
+    service: str | None = Field(default=None, description="Tasks of this service (or give taskDefinition).")
+    task_definition: str | None = Field(
+        default=None,
+        description="Tasks of this task definition: family:revision, or a bare family for all its revisions.",
+    )
+    probability: float = Field(ge=0, le=1, description="Chance that one task start fails (one draw per start).")
+    start: Duration = 0.0
+    end: Duration | None = None
+
+
+_SIZE_KEYS = ("value", "low", "high", "mean", "median", "scale")
+
+
+def _sizes_in_mib(value: object) -> object:
+    """A memory distribution written with sizes ("900 MiB", "1.5 GiB") as one in MiB."""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return parse_size_mib(value)
+    if isinstance(value, dict):
+        return {k: parse_size_mib(v) if k in _SIZE_KEYS and isinstance(v, str) else v for k, v in value.items()}
+    return value
+
+
+#: A distribution of memory sizes in MiB: a size (a constant) or a tagged distribution of sizes.
+SizeDistribution = Annotated[
+    Distribution,
+    BeforeValidator(_sizes_in_mib),
+    WithJsonSchema({"description": "MiB or e.g. '900 MiB', or a distribution such as "
+                                   "{type: lognormal, median: 900 MiB, sigma: 0.2}"}),
+]
+
+
+class MemoryUse(Section):
+    """Memory use of a service's or task definition's tasks against the container's hard limit.
+
+    Each task draws its usage when it reaches RUNNING; the usage grows linearly from 0 to that
+    value over ``ramp``. Above the hard ``memory`` limit the container is OOM-killed
+    (stoppedReason ``OutOfMemoryError: Container killed due to memory usage``, stopCode
+    ``EssentialContainerExited``), an ``oom_kill`` incident.
+    """
+
+    type: Literal["memoryUse"]
+    name: str | None = None
+    service: str | None = Field(default=None, description="Tasks of this service (or give taskDefinition).")
+    task_definition: str | None = Field(
+        default=None,
+        description="Tasks of this task definition: family:revision, or a bare family for all its revisions.",
+    )
+    usage: SizeDistribution = Field(description="Memory each task reaches (MiB or sizes), drawn per task.")
+    ramp: Duration = Field(default=0.0, ge=0, description="Time after RUNNING to reach the usage (linear).")
+
+
+Fault = Annotated[InstanceFailure | AzOutage | AgentDisconnect | TaskCrash | FailedStart | MemoryUse,
+                  Field(discriminator="type")]
 
 
 # --------------------------------------------------------------------------- actions

@@ -13,6 +13,18 @@ from .ecs_objects import TaskDefinition
 Problems = list[tuple[str, str]]
 
 
+def hard_memory_limit_mib(td: TaskDefinition) -> int | None:
+    """The memory above which a task of ``td`` is OOM-killed, or None if it has no hard limit.
+
+    The smallest container-level hard ``memory`` of an essential container; else the
+    task-level ``memory`` (a hard limit for the whole task); else none.
+    """
+    limits = [c.memory for c in td.container_definitions if c.essential and c.memory is not None]
+    if limits:
+        return min(limits)
+    return td.memory
+
+
 def check_task_definition(
     td: TaskDefinition, path: str, reserved_ports: Iterable[int] = ()
 ) -> tuple[Problems, list[str]]:
