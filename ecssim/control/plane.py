@@ -16,6 +16,8 @@ from ..model.recorder import Recorder
 from ..model.task import (
     PROVISIONING,
     RUNNING,
+    SERVICE_SCHEDULER_INITIATED,
+    STARTING_STATES,
     STOPPED,
     STOPPING,
     STOPPING_STATES,
@@ -50,6 +52,7 @@ class ControlPlane:
         self.warm_starting = False  # True while the world places warm-started tasks at t=0
         # Called with the slot of every instance that registers (e.g. to draw its time to failure).
         self.registration_listeners: list = []
+        self.draining_slots: set[int] = set()  # DRAINING instances whose DAEMON tasks still wait to stop
         recorder.listener = self
 
     # ------------------------------------------------------------------ launching
@@ -127,10 +130,55 @@ class ControlPlane:
             return
         old = info.status
         self.cluster.deactivate(slot)
+        self.draining_slots.discard(slot)
         self.rec.instance_state(slot, old, INACTIVE, reason, incident)
         self.agents[slot].terminate(host_terminated_reason(info.id), incident)
         for daemon in self.daemons():
             daemon.instance_gone(slot)
+
+    def drain_instance(self, slot: int, reason: str, incident: str = "") -> bool:
+        """UpdateContainerInstancesState DRAINING (ecs-reference 5.3); False unless the instance was ACTIVE.
+
+        Nothing new is placed there. Service tasks not yet RUNNING stop at once; each REPLICA
+        scheduler replaces its RUNNING tasks there within its deployment limits (see
+        ``service``); standalone tasks are untouched; DAEMON tasks stop once no other service
+        task on the instance is left (not STOPPED).
+        """
+        info = self.cluster.infos[slot]
+        if info.status != ACTIVE:
+            return False
+        self.cluster.set_draining(slot)
+        self.rec.instance_state(slot, ACTIVE, DRAINING, reason, incident)
+        self.draining_slots.add(slot)
+        touched: dict[str, object] = {}
+        for task in list(self.agents[slot].tasks.values()):
+            service = task.service
+            if not task.desired_running or service is None or service.kind != "REPLICA":
+                continue
+            touched[service.name] = service
+            if incident:
+                task.incident = incident  # its stop rows belong to the incident (e.g. a Spot interruption)
+            if task.state in STARTING_STATES:
+                self.stop_task(task, SERVICE_SCHEDULER_INITIATED, service.drain_reason(info.id))
+            else:
+                service.draining[task.id] = task
+        for service in touched.values():
+            service.notify()
+        self._stop_daemons_if_drained(slot, None)
+        return True
+
+    def _stop_daemons_if_drained(self, slot: int, leaving: Task | None) -> None:
+        """On a DRAINING instance, stop its DAEMON tasks once no other service task is left there."""
+        for task in self.agents[slot].tasks.values():
+            if task is not leaving and task.service is not None and task.service.kind == "REPLICA":
+                return
+        self.draining_slots.discard(slot)
+        instance_id = self.cluster.infos[slot].id
+        for daemon in self.daemons():
+            task = daemon.by_slot.get(slot)
+            if task is not None:
+                self.stop_task(task, SERVICE_SCHEDULER_INITIATED, daemon.drain_reason(instance_id))
+                daemon.notify()  # its desired count drops: the instance is no longer eligible
 
     def _desired_stopped(self, task: Task, old_state: str) -> None:
         task.desired_running = False
@@ -156,6 +204,8 @@ class ControlPlane:
             self.capacity_appeared()
         if new == STOPPED and task.service is not None:
             task.service.on_stopped(task)
+            if self.draining_slots and task.slot in self.draining_slots:
+                self._stop_daemons_if_drained(task.slot, task)
 
     def capacity_appeared(self) -> None:
         """Resources were freed or an instance registered."""

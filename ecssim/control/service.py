@@ -14,6 +14,27 @@ Task counting (document of record, README "Model"):
   STOPPING and DEPROVISIONING still count as RUNNING until STOPPED (ECS: with
   maximumPercent 100 replacements wait until draining tasks stop, 5.3).
 
+Draining (UpdateContainerInstancesState DRAINING, ecs-reference 5.3, 9b E): the control
+plane stops the service's tasks that are not yet RUNNING on a draining instance at once and
+hands the RUNNING ones to the scheduler as *to be replaced* (``draining``). Such a task still
+counts toward the ``maximumPercent`` bound (it is not STOPPED) but no longer toward
+``desiredCount``: the reconcile launches a replacement for it elsewhere, and stops it when
+- start-first: the service keeps ``desiredCount`` RUNNING tasks without it (its replacement
+  is RUNNING), or
+- stop-first, when no replacement can start now (the ``maximumPercent`` bound leaves no room,
+  or placement is backing off for want of capacity): the service keeps
+  ceil(desired x minimumHealthyPercent / 100) RUNNING tasks without it; the replacement
+  starts once the stopped task frees room.
+RUNNING is what counts here (ecssim has no health state yet). When neither is possible and
+nothing is moving (e.g. minimumHealthyPercent 100 with maximumPercent 100) the drain blocks,
+as in ECS, and the service event ``service <name> was unable to replace tasks on draining
+container instances: maximumPercent <max> leaves no room to start a replacement and
+minimumHealthyPercent <min> forbids stopping a task first.`` is written (ecssim's wording:
+ECS publishes none; once until a steady state or 6 hours pass). A service with tasks on
+draining instances is not in a steady state (ECS's TaskSet stability, 3.5). Drained tasks stop
+with stopCode ``ServiceSchedulerInitiated`` and stoppedReason ``Container instance <id> is
+draining (deployment <id>)`` (ecssim's wording).
+
 Start-failure throttling (ecs-reference 4.3): when a task stops with stopCode
 ``TaskFailedToStart`` (it never reached RUNNING) the next launch waits
 ``timing.startFailureThrottle``: ``initial`` after the first such failure, then
@@ -58,6 +79,8 @@ class ServiceScheduler:
         self.rng = rng  # reaction phase and delays
         self.placement_rng = placement_rng  # placement ties and scale-in choices: a stream of their own
         self.live: dict[str, Task] = {}  # desired status RUNNING, in creation order
+        self.draining: dict[str, Task] = {}  # live RUNNING tasks on DRAINING instances, to be replaced
+        self.last_drain_blocked: float | None = None  # when the "unable to replace" event was written
         self.not_stopped = 0  # tasks of this service not yet STOPPED
         self.running = 0  # live tasks whose last status is RUNNING
         timing = plane.timing
@@ -122,12 +145,53 @@ class ServiceScheduler:
     # ------------------------------------------------------------------ reconcile
     def reconcile(self) -> None:
         """Launch or stop tasks so that the desired count is met, within ECS's limits."""
-        count = len(self.live)
+        count = len(self.live) - len(self.draining)
         if count > self.desired:
             self._scale_in(count - self.desired)
         elif count < self.desired:
             self._launch(self.desired - count)
+        if self.draining:
+            self._drain()
         self._check_steady()
+
+    def drain_reason(self, instance_id: str) -> str:
+        """stoppedReason of a task stopped because its instance is draining."""
+        return f"Container instance {instance_id} is draining (deployment {self.deployment_id})"
+
+    def _drain(self) -> None:
+        """Stop the draining tasks whose replacement is RUNNING, or stop first down to the minimum."""
+        now = self.env.now
+        missing = self.desired - (len(self.live) - len(self.draining))
+        room = (self.desired * self.max_percent) // 100 - self.not_stopped
+        floor = self.desired
+        if missing > 0 and (room <= 0 or self.backoff_until > now):  # no replacement can start first
+            floor = -(-self.desired * self.min_percent // 100)
+        running = self.running
+        chosen = []
+        for task in self.draining.values():
+            if running - 1 < floor:
+                break
+            chosen.append(task)
+            running -= 1
+        for task in chosen:
+            self.plane.stop_task(task, SERVICE_SCHEDULER_INITIATED,
+                                 self.drain_reason(self.plane.cluster.infos[task.slot].id))
+        if chosen:
+            ids = " ".join(f"task {t.id}" for t in chosen)
+            self.plane.rec.service_event(
+                self.name, "stopped", f"service {self.name} has stopped {len(chosen)} running tasks: {ids}.")
+        elif room <= 0 and self.running == len(self.live) == self.not_stopped:
+            self._drain_blocked(now)
+
+    def _drain_blocked(self, now: float) -> None:
+        last = self.last_drain_blocked
+        if last is None or now - last >= DUPLICATE_EVENT_WINDOW_S:
+            self.last_drain_blocked = now
+            self.plane.rec.service_event(
+                self.name, "drain_blocked",
+                f"service {self.name} was unable to replace tasks on draining container instances: "
+                f"maximumPercent {self.max_percent} leaves no room to start a replacement and "
+                f"minimumHealthyPercent {self.min_percent} forbids stopping a task first.")
 
     def _launch(self, missing: int) -> None:
         now = self.env.now
@@ -160,7 +224,7 @@ class ServiceScheduler:
                                          f"service {self.name} has started {len(started)} tasks: {ids}.")
         if failure is not None:
             self._placement_failed(failure)
-        if failure is None and len(self.live) < self.desired and room > len(started):
+        if failure is None and len(self.live) - len(self.draining) < self.desired and room > len(started):
             # Short only because the launch-rate bucket is empty: wake when a token is back.
             self.wake_no_later_than(max(now + (1.0 - self.tokens) / self.rate, math.nextafter(now, math.inf)))
 
@@ -205,11 +269,12 @@ class ServiceScheduler:
             self.notify()
 
     def _scale_in(self, extra: int) -> None:
+        draining = self.draining
         starting = [t for t in self.live.values() if t.state in STARTING_STATES]
         chosen = list(reversed(starting))[:extra]  # newest not-yet-running tasks first
         remaining = extra - len(chosen)
         if remaining > 0:
-            running = [t for t in self.live.values() if t.state not in STARTING_STATES]
+            running = [t for t in self.live.values() if t.state not in STARTING_STATES and t.id not in draining]
             slots = self.plane.np_slots(running)
             picks = choose_tasks_to_stop(slots, remaining, self.plane.cluster.view, self.strategies, self.group,
                                          self.placement_rng, demand=self.spec.demand)
@@ -229,24 +294,28 @@ class ServiceScheduler:
         if self.throttle_delay > 0.0:  # a task reached RUNNING: the start-failure throttle resets
             self.throttle_delay = 0.0
             self.throttle_until = -math.inf
-            if len(self.live) < self.desired:
+            if len(self.live) - len(self.draining) < self.desired:
                 self.notify()
+        if self.draining:
+            self.notify()  # a replacement may be RUNNING: a draining task can stop
         self._check_steady()
 
     def on_leaving(self, task: Task, old_state: str) -> None:
         """The task's desired status became STOPPED."""
         del self.live[task.id]
+        if self.draining:
+            self.draining.pop(task.id, None)
         if old_state == RUNNING:
             self.running -= 1
         elif task.stop_code == TASK_FAILED_TO_START:
             self._start_failed(task)
         self.steady = False
-        if len(self.live) < self.desired:
+        if len(self.live) - len(self.draining) < self.desired:
             self.notify()
 
     def on_stopped(self, task: Task) -> None:
         self.not_stopped -= 1
-        if len(self.live) < self.desired:
+        if len(self.live) - len(self.draining) < self.desired:
             self.notify()  # the maximumPercent bound may have been what held a launch back
         self._check_steady()
 
@@ -259,7 +328,9 @@ class ServiceScheduler:
         self.notify()
 
     def _check_steady(self) -> None:
-        if not self.steady and self.running == self.desired and self.not_stopped == self.desired:
+        if not self.steady and self.running == self.desired and self.not_stopped == self.desired \
+                and not self.draining:
             self.steady = True
-            self.last_unable_start = None  # the cause is resolved: a new episode is news again
+            self.last_unable_start = None
+            self.last_drain_blocked = None  # the cause is resolved: a new episode is news again
             self.plane.rec.service_event(self.name, "steady_state", f"service {self.name} has reached a steady state.")

@@ -1,4 +1,4 @@
-"""Operator actions at given times: updateService, stopTask, runTask, terminateInstance.
+"""Operator actions at given times: updateService, stopTask, runTask, terminateInstance, drainInstance.
 
 terminateInstance is an EC2 termination like a failure's (the fleet's Auto Scaling group
 replaces the instance), but it is no incident.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from ..scenario.models import RunTask, StopTask, TerminateInstance, UpdateService
+from ..scenario.models import DrainInstance, RunTask, StopTask, TerminateInstance, UpdateService
 from .selection import select_instances
 from .task import RUNNING, USER_INITIATED
 
@@ -51,6 +51,11 @@ def _perform(world, action, name: str, rng):  # noqa: ANN001
         rec.action(name, action.type, " ".join(world.cluster.infos[s].id for s in slots) or "nothing")
         for slot in slots:
             world.ec2.terminate(slot, f"Instance terminated by the operator (action {name})")
+    elif isinstance(action, DrainInstance):
+        slots = select_instances(world.cluster.infos, action.select, rng)
+        rec.action(name, action.type, " ".join(world.cluster.infos[s].id for s in slots) or "nothing")
+        for slot in slots:
+            plane.drain_instance(slot, f"UpdateContainerInstancesState DRAINING (action {name})")
 
 
 def _tasks_to_stop(world, action: StopTask, rng) -> list:  # noqa: ANN001

@@ -126,6 +126,11 @@ class Cluster:
         """The agent's connection (``agentConnected``): nothing is placed where it is false."""
         self.view.connected[slot] = connected
 
+    def set_draining(self, slot: int) -> None:
+        """UpdateContainerInstancesState DRAINING: still registered, but nothing new is placed there."""
+        self.infos[slot].status = DRAINING
+        self.view.active[slot] = False
+
     def deactivate(self, slot: int) -> None:
         """The instance is gone (INACTIVE): it never takes a task again."""
         self.infos[slot].status = INACTIVE

@@ -1,4 +1,5 @@
-"""Faults: instance failures, AZ outages, agent disconnects, task crashes, failed starts and OOM kills.
+"""Faults: instance failures, AZ outages, agent disconnects, Spot interruptions, task crashes, failed
+starts and OOM kills.
 
 An incident is one fault occurrence (one instance failure, one AZ outage, one disconnect,
 one crash, one OOM kill); the rows it causes carry its id so that recovery can be measured from the event
@@ -10,6 +11,14 @@ table alone. Hosts fail in one of two modes (ecs-reference 5.1, 5.2, 12), carrie
 - ``impaired``: the host stops working; ECS sees ``agentConnected=false`` after
   ``timing.agentHeartbeatTimeout`` and keeps its tasks RUNNING, unreplaced, until
   ``terminateAfter`` (if given) terminates the instance.
+
+A Spot interruption (``spotInterruption``, 5.3) gives the notice
+(``timing.spotInterruptionNotice``): an instance of a fleet with ``spotInstanceDraining`` goes
+DRAINING at once (the agent polls the notice every second; that second is not modelled), then
+EC2 terminates it. Its tasks that are still there stop with the host-terminated reason and an
+empty stopCode, as for every host termination: ECS's documentation leaves open whether EC2
+Spot tasks get ``SpotInterruption`` or ``TerminationNotice`` (its only example of either is
+Fargate Spot's ``TerminationNotice``, ecs-reference 1.3), and ecssim does not guess.
 
 Stochastic instance failures (``timeToFailure``) draw, for every matching instance when it
 registers (replacements included), its time to failure from a stream keyed by the fault and
@@ -32,6 +41,7 @@ from ..scenario.models import (
     InstanceFailure,
     InstanceSelector,
     MemoryUse,
+    SpotInterruption,
     TaskCrash,
 )
 from ..scenario.td_rules import hard_memory_limit_mib
@@ -159,6 +169,9 @@ def install_faults(world) -> None:  # noqa: ANN001
         elif isinstance(fault, AgentDisconnect):
             for at in sorted(fault.at):
                 world.env.process(_agent_disconnect(world, fault, name, rng, at))
+        elif isinstance(fault, SpotInterruption):
+            for at in sorted(fault.at):
+                world.env.process(_spot_interruption(world, fault, name, rng, at))
 
 
 def fail_instance(world, slot: int, fault, name: str, kind: str, incident: str) -> None:  # noqa: ANN001
@@ -182,7 +195,15 @@ def _instance_failure(world, fault: InstanceFailure, name: str, rng, at: float):
 
 
 class FailureClock:
-    """Stochastic instance failures: each matching instance fails after its own drawn time."""
+    """A Spot interruption (``spotInterruption``, 5.3) gives the notice
+(``timing.spotInterruptionNotice``): an instance of a fleet with ``spotInstanceDraining`` goes
+DRAINING at once (the agent polls the notice every second; that second is not modelled), then
+EC2 terminates it. Its tasks that are still there stop with the host-terminated reason and an
+empty stopCode, as for every host termination: ECS's documentation leaves open whether EC2
+Spot tasks get ``SpotInterruption`` or ``TerminationNotice`` (its only example of either is
+Fargate Spot's ``TerminationNotice``, ecs-reference 1.3), and ecssim does not guess.
+
+Stochastic instance failures: each matching instance fails after its own drawn time."""
 
     def __init__(self, world, fault: InstanceFailure, name: str) -> None:  # noqa: ANN001
         self.world = world
@@ -256,3 +277,20 @@ def _agent_disconnect(world, fault: AgentDisconnect, name: str, rng, at: float):
         info = world.cluster.infos[slot]
         plane.rec.fault(incident, "fault_end", "agent_disconnect", name, instance_id=info.id, az=info.az)
         world.ec2.reconnect(slot, incident)
+
+
+def _spot_interruption(world, fault: SpotInterruption, name: str, rng, at: float):  # noqa: ANN001
+    env, plane = world.env, world.plane
+    yield env.timeout(at)
+    spot = [info for info in world.cluster.infos if info.market == "spot" and not plane.agents[info.slot].terminated]
+    noticed = []
+    for slot in select_instances(spot, fault.select, rng):
+        incident = plane.new_incident()
+        info = world.cluster.infos[slot]
+        plane.rec.fault(incident, "fault", "spot_interruption", name, instance_id=info.id, az=info.az)
+        if world.asgs[info.fleet].fleet.spot_instance_draining:
+            plane.drain_instance(slot, f"Spot instance interruption notice (fault {name})", incident)
+        noticed.append((slot, incident))
+    yield env.timeout(world.scenario.timing.spot_interruption_notice)
+    for slot, incident in noticed:
+        world.ec2.terminate(slot, f"Spot instance interrupted (fault {name})", incident)

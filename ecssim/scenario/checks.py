@@ -24,6 +24,7 @@ from .models import (
     MemoryUse,
     RunTask,
     Scenario,
+    SpotInterruption,
     StopTask,
     TaskCrash,
     TraceArrivals,
@@ -260,9 +261,23 @@ def _check_faults(scenario: Scenario, errors: Problems) -> None:
             errors.append((path, "give service or taskDefinition, exactly one"))
         if isinstance(fault, MemoryUse):
             _check_hard_limit(scenario, fault, path, errors)
+        if isinstance(fault, SpotInterruption):
+            _check_spot(scenario, fault, path, errors)
         if isinstance(fault, (InstanceFailure, AzOutage)) and fault.terminate_after is not None \
                 and fault.mode != "impaired":
             errors.append((f"{path}.terminateAfter", "applies to mode: impaired (a terminated instance is gone)"))
+
+
+def _check_spot(scenario: Scenario, fault: SpotInterruption, path: str, errors: Problems) -> None:
+    """A spotInterruption chooses among the instances of spot fleets: there must be one to hit."""
+    spot = [f.name for f in scenario.cluster.fleets if f.market == "spot"]
+    if not spot:
+        errors.append((path, "spotInterruption needs a fleet with market: spot; none has it"))
+    fleet = fault.select.fleet
+    known = {f.name for f in scenario.cluster.fleets}
+    if fleet is not None and fleet in known and fleet not in spot:
+        errors.append((f"{path}.select.fleet", f"fleet {fleet!r} is not a spot fleet (market: spot); "
+                                               f"spot fleets: {', '.join(spot) or 'none'}"))
 
 
 def _check_hard_limit(scenario: Scenario, fault: MemoryUse, path: str, errors: Problems) -> None:

@@ -101,6 +101,14 @@ class Fleet(Section):
         ge=1,
         description="awsvpc tasks per instance with trunking, for types not in ecssim's table (or to override it).",
     )
+    spot_instance_draining: bool = Field(
+        default=False,
+        description=(
+            "ECS_ENABLE_SPOT_INSTANCE_DRAINING: the agent sets the instance DRAINING at a Spot "
+            "interruption notice, so service tasks are replaced before the host dies (default false, "
+            "as in the agent, 5.3). Only spot fleets get notices."
+        ),
+    )
     replace_lost_instances: bool = Field(
         default=True,
         description=(
@@ -253,6 +261,11 @@ class Timing(Section):
             "An impaired host stops answering to ECS seeing agentConnected=false (ACS heartbeat timeout "
             "1 min + up to 1 min jitter, 5.2)."
         ),
+    )
+    spot_interruption_notice: Duration = Field(
+        default=120.0,
+        ge=0,
+        description="EC2 Spot interruption notice to termination (2 minutes, 5.3).",
     )
     asg_replacement_delay: Distribution = Field(
         default_factory=lambda: Constant(value=0),
@@ -471,8 +484,11 @@ class MemoryUse(Section):
     ramp: Duration = Field(default=0.0, ge=0, description="Time after RUNNING to reach the usage (linear).")
 
 
-Fault = Annotated[InstanceFailure | AzOutage | AgentDisconnect | TaskCrash | FailedStart | MemoryUse,
-                  Field(discriminator="type")]
+# Draining and Spot interruption live in their own module; it needs Section and InstanceSelector.
+from .fault_models import DrainInstance, SpotInterruption  # noqa: E402
+
+Fault = Annotated[InstanceFailure | AzOutage | AgentDisconnect | TaskCrash | FailedStart | MemoryUse
+                  | SpotInterruption, Field(discriminator="type")]
 
 
 # --------------------------------------------------------------------------- actions
@@ -525,7 +541,8 @@ class TerminateInstance(Section):
     select: InstanceSelector
 
 
-Action = Annotated[UpdateService | StopTask | RunTask | TerminateInstance, Field(discriminator="type")]
+Action = Annotated[UpdateService | StopTask | RunTask | TerminateInstance | DrainInstance,
+                   Field(discriminator="type")]
 
 
 # --------------------------------------------------------------------------- scenario
