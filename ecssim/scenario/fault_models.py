@@ -1,32 +1,165 @@
-"""Scenario models of instance draining and EC2 Spot interruptions (ecs-reference 5.3, 9b E).
+"""Scenario models of faults: instance failures, AZ outages, agent disconnects, Spot
+interruptions and task-level faults (crashes, failed starts, memory use).
 
-Kept apart from ``models`` so that it stays one idea per module; ``models`` imports these
-into its ``faults`` and ``actions`` unions once ``Section`` and ``InstanceSelector`` exist.
+Each fault occurrence is an incident in the ``recovery`` table (failed starts excepted: they
+take no running capacity away). See the README's "faults" section for the ECS behaviour behind
+each kind.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import (
+    BeforeValidator,
+    Field,
+    WithJsonSchema,
+)
 
-from .distributions import Duration
-from .models import InstanceSelector, Section
+from ..units import parse_size_mib
+from .distributions import Distribution, Duration
+from .sections import InstanceSelector, Section, SizeMiB  # noqa: F401
+
+#: How a host fails: EC2 terminates it, or it stops working without being terminated (5.1, 5.2, 12).
+FailureMode = Literal["terminated", "impaired"]
+
+_MODE = (
+    "terminated: EC2 terminates the instance; ECS marks it INACTIVE and its tasks STOPPED after "
+    "timing.instanceLossDetectionDelay, and its Auto Scaling group replaces it. impaired: the host stops "
+    "working but is not terminated; agentConnected becomes false after timing.agentHeartbeatTimeout and ECS "
+    "keeps its tasks RUNNING and does not replace them (until terminateAfter, if given)."
+)
+_TERMINATE_AFTER = (
+    "impaired mode: EC2 (or the ASG's health check) finally terminates the instance this long after the "
+    "failure; its tasks then go STOPPED and the ASG replaces it. Absent: it stays impaired to the end."
+)
 
 
-class DrainInstance(Section):
-    """The operator sets instances DRAINING (UpdateContainerInstancesState, 5.3).
+class InstanceFailure(Section):
+    """Instances fail at given times (``at`` + ``select``) or after a per-instance ``timeToFailure``.
 
-    Only ACTIVE instances drain. Nothing new is placed there; service tasks not yet RUNNING
-    stop at once and are replaced elsewhere; RUNNING service tasks are replaced within the
-    service's minimumHealthyPercent / maximumPercent; standalone tasks are untouched; DAEMON
-    tasks stop last. The instance stays DRAINING (registered) until terminated.
+    With ``timeToFailure`` every instance that ``select`` matches (by default all), replacements
+    included, draws its own time to failure, counted from its registration, from a stream keyed
+    by the fault and the instance's stable key.
     """
 
-    type: Literal["drainInstance"]
+    type: Literal["instanceFailure"]
     name: str | None = None
-    at: Duration
-    select: InstanceSelector
+    at: list[Duration] | None = Field(default=None, min_length=1, description="Failure times (or timeToFailure).")
+    time_to_failure: Distribution | None = Field(
+        default=None,
+        description="Per-instance time from registration to failure, e.g. {type: exponential, mean: 30d}.",
+    )
+    select: InstanceSelector | None = Field(
+        default=None,
+        description="Which instances: with at, by default one at random (count: 1); with timeToFailure, all.",
+    )
+    mode: FailureMode = Field(default="terminated", description=_MODE)
+    terminate_after: Duration | None = Field(default=None, ge=0, description=_TERMINATE_AFTER)
+
+
+class AzOutage(Section):
+    """Every instance of an AZ fails at ``start`` (``mode`` as for instanceFailure); the AZ may refuse
+    new instances until ``end``."""
+
+    type: Literal["azOutage"]
+    name: str | None = None
+    availability_zone: str
+    start: Duration
+    end: Duration | None = None
+    mode: FailureMode = Field(default="terminated", description=_MODE)
+    terminate_after: Duration | None = Field(default=None, ge=0, description=_TERMINATE_AFTER)
+    refuse_new_instances: bool = Field(
+        default=True,
+        description="The AZ launches no new instance until the outage ends (Auto Scaling groups use the others).",
+    )
+
+
+class AgentDisconnect(Section):
+    """The ECS agent of instances loses its connection at ``at`` and reconnects after ``duration``.
+
+    The instance stays ACTIVE with agentConnected=false: its tasks keep running and are not
+    replaced, nothing new is placed there (AGENT, 5.2).
+    """
+
+    type: Literal["agentDisconnect"]
+    name: str | None = None
+    at: list[Duration] = Field(min_length=1)
+    select: InstanceSelector = Field(default_factory=lambda: InstanceSelector(count=1))
+    duration: Duration | None = Field(
+        default=None, gt=0, description="Time until the agent reconnects (absent: it stays disconnected)."
+    )
+
+
+class TaskCrash(Section):
+    """Essential containers of a service's tasks exit at random (exponential time to crash per RUNNING task)."""
+
+    type: Literal["taskCrash"]
+    name: str | None = None
+    service: str
+    mean_time_to_crash: Duration = Field(gt=0, description="Mean RUNNING time before a task crashes.")
+    start: Duration = 0.0
+    end: Duration | None = None
+
+
+class FailedStart(Section):
+    """Tasks of a service or task definition fail to start with ``probability`` (ecs-reference 1.3, 4.3).
+
+    A failing task goes PENDING -> STOPPING -> STOPPED at the end of its image pull, with
+    stopCode ``TaskFailedToStart`` and a ``CannotPullContainerError`` reason, never RUNNING.
+    """
+
+    type: Literal["failedStart"]
+    name: str | None = None
+    service: str | None = Field(default=None, description="Tasks of this service (or give taskDefinition).")
+    task_definition: str | None = Field(
+        default=None,
+        description="Tasks of this task definition: family:revision, or a bare family for all its revisions.",
+    )
+    probability: float = Field(ge=0, le=1, description="Chance that one task start fails (one draw per start).")
+    start: Duration = 0.0
+    end: Duration | None = None
+
+
+_SIZE_KEYS = ("value", "low", "high", "mean", "median", "scale")
+
+
+def _sizes_in_mib(value: object) -> object:
+    """A memory distribution written with sizes ("900 MiB", "1.5 GiB") as one in MiB."""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return parse_size_mib(value)
+    if isinstance(value, dict):
+        return {k: parse_size_mib(v) if k in _SIZE_KEYS and isinstance(v, str) else v for k, v in value.items()}
+    return value
+
+
+#: A distribution of memory sizes in MiB: a size (a constant) or a tagged distribution of sizes.
+SizeDistribution = Annotated[
+    Distribution,
+    BeforeValidator(_sizes_in_mib),
+    WithJsonSchema({"description": "MiB or e.g. '900 MiB', or a distribution such as "
+                                   "{type: lognormal, median: 900 MiB, sigma: 0.2}"}),
+]
+
+
+class MemoryUse(Section):
+    """Memory use of a service's or task definition's tasks against the container's hard limit.
+
+    Each task draws its usage when it reaches RUNNING; the usage grows linearly from 0 to that
+    value over ``ramp``. Above the hard ``memory`` limit the container is OOM-killed
+    (stoppedReason ``OutOfMemoryError: Container killed due to memory usage``, stopCode
+    ``EssentialContainerExited``), an ``oom_kill`` incident.
+    """
+
+    type: Literal["memoryUse"]
+    name: str | None = None
+    service: str | None = Field(default=None, description="Tasks of this service (or give taskDefinition).")
+    task_definition: str | None = Field(
+        default=None,
+        description="Tasks of this task definition: family:revision, or a bare family for all its revisions.",
+    )
+    usage: SizeDistribution = Field(description="Memory each task reaches (MiB or sizes), drawn per task.")
+    ramp: Duration = Field(default=0.0, ge=0, description="Time after RUNNING to reach the usage (linear).")
 
 
 class SpotInterruption(Section):
@@ -43,3 +176,7 @@ class SpotInterruption(Section):
     name: str | None = None
     at: list[Duration] = Field(min_length=1)
     select: InstanceSelector = Field(default_factory=lambda: InstanceSelector(count=1))
+
+
+Fault = Annotated[InstanceFailure | AzOutage | AgentDisconnect | TaskCrash | FailedStart | MemoryUse
+                  | SpotInterruption, Field(discriminator="type")]

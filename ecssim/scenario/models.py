@@ -12,40 +12,35 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     PrivateAttr,
-    WithJsonSchema,
     field_validator,
 )
-from pydantic.alias_generators import to_camel
 
-from ..units import parse_rate_per_s, parse_size_mib
+from .action_models import (  # noqa: F401  (re-exported: the scenario's actions)
+    Action,
+    DrainInstance,
+    RunTask,
+    StopTask,
+    TerminateInstance,
+    UpdateService,
+)
 from .catalog import UnknownInstanceType, instance_type
 from .distributions import Constant, Distribution, Duration, Lognormal, Uniform
 from .ecs_objects import PlacementConstraints, PlacementStrategies, Service, TaskDefinition
-
-#: A size in MiB: a number of MiB or a string such as "8 GiB".
-SizeMiB = Annotated[
-    float,
-    BeforeValidator(parse_size_mib),
-    WithJsonSchema({"type": ["number", "string"], "description": "MiB, or e.g. '8 GiB'"}),
-]
-#: A rate in events per second: a number per second or a string such as "150/h".
-Rate = Annotated[
-    float,
-    BeforeValidator(parse_rate_per_s),
-    WithJsonSchema({"type": ["number", "string"], "description": "per second, or e.g. '150/h'"}),
-]
-
-
-class Section(BaseModel):
-    """Base of ecssim's own sections: camelCase names, unknown keys rejected."""
-
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
-
+from .fault_models import (  # noqa: F401  (re-exported: the scenario's faults)
+    AgentDisconnect,
+    AzOutage,
+    FailedStart,
+    FailureMode,
+    Fault,
+    InstanceFailure,
+    MemoryUse,
+    SizeDistribution,
+    SpotInterruption,
+    TaskCrash,
+)
+from .sections import InstanceSelector, Rate, Section, SizeMiB  # noqa: F401  (re-exported)
 
 # --------------------------------------------------------------------------- cluster
 
@@ -326,223 +321,6 @@ class Workload(Section):
     group: str | None = Field(default=None, description="Task group (default family:<family>).")
     placement_strategy: PlacementStrategies = None
     placement_constraints: PlacementConstraints = Field(default_factory=list)
-
-
-# --------------------------------------------------------------------------- faults
-
-
-class InstanceSelector(Section):
-    """Which container instances a fault or action hits; the criteria combine (AND)."""
-
-    instance_ids: list[str] | None = None
-    fleet: str | None = None
-    availability_zone: str | None = None
-    attribute: dict[str, str] | None = None
-    count: int | None = Field(default=None, ge=1, description="Pick this many at random among the matches.")
-    fraction: float | None = Field(default=None, gt=0, le=1, description="Pick this fraction (rounded up).")
-
-
-#: How a host fails: EC2 terminates it, or it stops working without being terminated (5.1, 5.2, 12).
-FailureMode = Literal["terminated", "impaired"]
-
-_MODE = (
-    "terminated: EC2 terminates the instance; ECS marks it INACTIVE and its tasks STOPPED after "
-    "timing.instanceLossDetectionDelay, and its Auto Scaling group replaces it. impaired: the host stops "
-    "working but is not terminated; agentConnected becomes false after timing.agentHeartbeatTimeout and ECS "
-    "keeps its tasks RUNNING and does not replace them (until terminateAfter, if given)."
-)
-_TERMINATE_AFTER = (
-    "impaired mode: EC2 (or the ASG's health check) finally terminates the instance this long after the "
-    "failure; its tasks then go STOPPED and the ASG replaces it. Absent: it stays impaired to the end."
-)
-
-
-class InstanceFailure(Section):
-    """Instances fail at given times (``at`` + ``select``) or after a per-instance ``timeToFailure``.
-
-    With ``timeToFailure`` every instance that ``select`` matches (by default all), replacements
-    included, draws its own time to failure, counted from its registration, from a stream keyed
-    by the fault and the instance's stable key.
-    """
-
-    type: Literal["instanceFailure"]
-    name: str | None = None
-    at: list[Duration] | None = Field(default=None, min_length=1, description="Failure times (or timeToFailure).")
-    time_to_failure: Distribution | None = Field(
-        default=None,
-        description="Per-instance time from registration to failure, e.g. {type: exponential, mean: 30d}.",
-    )
-    select: InstanceSelector | None = Field(
-        default=None,
-        description="Which instances: with at, by default one at random (count: 1); with timeToFailure, all.",
-    )
-    mode: FailureMode = Field(default="terminated", description=_MODE)
-    terminate_after: Duration | None = Field(default=None, ge=0, description=_TERMINATE_AFTER)
-
-
-class AzOutage(Section):
-    """Every instance of an AZ fails at ``start`` (``mode`` as for instanceFailure); the AZ may refuse
-    new instances until ``end``."""
-
-    type: Literal["azOutage"]
-    name: str | None = None
-    availability_zone: str
-    start: Duration
-    end: Duration | None = None
-    mode: FailureMode = Field(default="terminated", description=_MODE)
-    terminate_after: Duration | None = Field(default=None, ge=0, description=_TERMINATE_AFTER)
-    refuse_new_instances: bool = Field(
-        default=True,
-        description="The AZ launches no new instance until the outage ends (Auto Scaling groups use the others).",
-    )
-
-
-class AgentDisconnect(Section):
-    """The ECS agent of instances loses its connection at ``at`` and reconnects after ``duration``.
-
-    The instance stays ACTIVE with agentConnected=false: its tasks keep running and are not
-    replaced, nothing new is placed there (AGENT, 5.2).
-    """
-
-    type: Literal["agentDisconnect"]
-    name: str | None = None
-    at: list[Duration] = Field(min_length=1)
-    select: InstanceSelector = Field(default_factory=lambda: InstanceSelector(count=1))
-    duration: Duration | None = Field(
-        default=None, gt=0, description="Time until the agent reconnects (absent: it stays disconnected)."
-    )
-
-
-class TaskCrash(Section):
-    """Essential containers of a service's tasks exit at random (exponential time to crash per RUNNING task)."""
-
-    type: Literal["taskCrash"]
-    name: str | None = None
-    service: str
-    mean_time_to_crash: Duration = Field(gt=0, description="Mean RUNNING time before a task crashes.")
-    start: Duration = 0.0
-    end: Duration | None = None
-
-
-class FailedStart(Section):
-    """Tasks of a service or task definition fail to start with ``probability`` (ecs-reference 1.3, 4.3).
-
-    A failing task goes PENDING -> STOPPING -> STOPPED at the end of its image pull, with
-    stopCode ``TaskFailedToStart`` and a ``CannotPullContainerError`` reason, never RUNNING.
-    """
-
-    type: Literal["failedStart"]
-    name: str | None = None
-    service: str | None = Field(default=None, description="Tasks of this service (or give taskDefinition).")
-    task_definition: str | None = Field(
-        default=None,
-        description="Tasks of this task definition: family:revision, or a bare family for all its revisions.",
-    )
-    probability: float = Field(ge=0, le=1, description="Chance that one task start fails (one draw per start).")
-    start: Duration = 0.0
-    end: Duration | None = None
-
-
-_SIZE_KEYS = ("value", "low", "high", "mean", "median", "scale")
-
-
-def _sizes_in_mib(value: object) -> object:
-    """A memory distribution written with sizes ("900 MiB", "1.5 GiB") as one in MiB."""
-    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        return parse_size_mib(value)
-    if isinstance(value, dict):
-        return {k: parse_size_mib(v) if k in _SIZE_KEYS and isinstance(v, str) else v for k, v in value.items()}
-    return value
-
-
-#: A distribution of memory sizes in MiB: a size (a constant) or a tagged distribution of sizes.
-SizeDistribution = Annotated[
-    Distribution,
-    BeforeValidator(_sizes_in_mib),
-    WithJsonSchema({"description": "MiB or e.g. '900 MiB', or a distribution such as "
-                                   "{type: lognormal, median: 900 MiB, sigma: 0.2}"}),
-]
-
-
-class MemoryUse(Section):
-    """Memory use of a service's or task definition's tasks against the container's hard limit.
-
-    Each task draws its usage when it reaches RUNNING; the usage grows linearly from 0 to that
-    value over ``ramp``. Above the hard ``memory`` limit the container is OOM-killed
-    (stoppedReason ``OutOfMemoryError: Container killed due to memory usage``, stopCode
-    ``EssentialContainerExited``), an ``oom_kill`` incident.
-    """
-
-    type: Literal["memoryUse"]
-    name: str | None = None
-    service: str | None = Field(default=None, description="Tasks of this service (or give taskDefinition).")
-    task_definition: str | None = Field(
-        default=None,
-        description="Tasks of this task definition: family:revision, or a bare family for all its revisions.",
-    )
-    usage: SizeDistribution = Field(description="Memory each task reaches (MiB or sizes), drawn per task.")
-    ramp: Duration = Field(default=0.0, ge=0, description="Time after RUNNING to reach the usage (linear).")
-
-
-# Draining and Spot interruption live in their own module; it needs Section and InstanceSelector.
-from .fault_models import DrainInstance, SpotInterruption  # noqa: E402
-
-Fault = Annotated[InstanceFailure | AzOutage | AgentDisconnect | TaskCrash | FailedStart | MemoryUse
-                  | SpotInterruption, Field(discriminator="type")]
-
-
-# --------------------------------------------------------------------------- actions
-
-
-class UpdateService(Section):
-    """Change a service's desiredCount at a time (a new task definition comes with deployments)."""
-
-    type: Literal["updateService"]
-    name: str | None = None
-    at: Duration
-    service: str
-    desired_count: int = Field(ge=0, le=5000)
-
-
-class StopTask(Section):
-    """Stop tasks (StopTask API, stopCode UserInitiated): named ones or a count of a service's tasks."""
-
-    type: Literal["stopTask"]
-    name: str | None = None
-    at: Duration
-    service: str | None = None
-    task_ids: list[str] | None = None
-    count: int = Field(default=1, ge=1)
-    reason: str = Field(default="Task stopped by user", max_length=255)
-
-
-class RunTask(Section):
-    """Start standalone tasks once (RunTask API)."""
-
-    type: Literal["runTask"]
-    name: str | None = None
-    at: Duration
-    task_definition: str
-    count: int = Field(default=1, ge=1, le=10)
-    duration: Distribution | None = Field(
-        default=None, description="How long the tasks run (forever if absent)."
-    )
-    group: str | None = None
-    placement_strategy: PlacementStrategies = None
-    placement_constraints: PlacementConstraints = Field(default_factory=list)
-
-
-class TerminateInstance(Section):
-    """The operator terminates instances (tasks stop as for a failure, but it is no incident)."""
-
-    type: Literal["terminateInstance"]
-    name: str | None = None
-    at: Duration
-    select: InstanceSelector
-
-
-Action = Annotated[UpdateService | StopTask | RunTask | TerminateInstance | DrainInstance,
-                   Field(discriminator="type")]
 
 
 # --------------------------------------------------------------------------- scenario
