@@ -21,7 +21,7 @@ import math
 from ..model.cluster import ACTIVE
 from ..model.task import RUNNING, Task
 from ..placement.single import eligible_slots
-from .service import ServiceScheduler
+from .service import ServiceScheduler, next_delay
 
 
 class DaemonScheduler(ServiceScheduler):
@@ -55,16 +55,14 @@ class DaemonScheduler(ServiceScheduler):
                 continue
             task = self._launch_on(slot)
             if task is None:
-                delay = self.retry.initial if delay <= 0 else min(delay * self.retry.multiplier, self.retry.max)
+                delay = next_delay(delay, self.retry)
                 self.retry_at[slot] = (delay, now + delay)
                 next_retry = min(next_retry, now + delay)
             else:
                 self.retry_at.pop(slot, None)
                 started.append(task)
         if started and not self.plane.warm_starting:  # warm-started tasks are not news, as for REPLICA
-            ids = " ".join(f"task {t.id}" for t in started)
-            self.plane.rec.service_event(self.name, "started",
-                                         f"service {self.name} has started {len(started)} tasks: {ids}.")
+            self.announce("started", started)
         if next_retry < math.inf:
             self.wake_no_later_than(next_retry)
         self._check_steady()

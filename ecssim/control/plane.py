@@ -208,7 +208,13 @@ class ControlPlane:
                 self._stop_daemons_if_drained(task.slot, task)
 
     def capacity_appeared(self) -> None:
-        """Resources were freed or an instance registered."""
+        """Resources were freed or an instance registered: cut back-offs short, if configured to.
+
+        Off by default (``timing.placementRetry.retryOnCapacityChange``), and then this costs
+        nothing on the hot path: it runs at every task stop.
+        """
+        if not self.timing.placement_retry.retry_on_capacity_change:
+            return
         for service in self.services.values():
             if service.backoff_until > self.env.now:
                 service.capacity_appeared()

@@ -60,6 +60,13 @@ DUPLICATE_EVENT_WINDOW_S = 6 * 3600.0
 _TOKEN_EPSILON = 1e-9
 
 
+def next_delay(previous: float, policy) -> float:  # noqa: ANN001
+    """The next back-off delay: ``policy.initial`` first, then ``multiplier`` times longer, up to ``max``."""
+    if previous <= 0.0:
+        return policy.initial
+    return min(previous * policy.multiplier, policy.max)
+
+
 class ServiceScheduler:
     """Reconciles one service toward its desired count."""
 
@@ -154,6 +161,12 @@ class ServiceScheduler:
             self._drain()
         self._check_steady()
 
+    def announce(self, kind: str, tasks: list[Task]) -> None:
+        """ECS's service event for tasks started or stopped (``kind``: started | stopped)."""
+        ids = " ".join(f"task {t.id}" for t in tasks)
+        what = "has started {} tasks" if kind == "started" else "has stopped {} running tasks"
+        self.plane.rec.service_event(self.name, kind, f"service {self.name} {what.format(len(tasks))}: {ids}.")
+
     def drain_reason(self, instance_id: str) -> str:
         """stoppedReason of a task stopped because its instance is draining."""
         return f"Container instance {instance_id} is draining (deployment {self.deployment_id})"
@@ -177,9 +190,7 @@ class ServiceScheduler:
             self.plane.stop_task(task, SERVICE_SCHEDULER_INITIATED,
                                  self.drain_reason(self.plane.cluster.infos[task.slot].id))
         if chosen:
-            ids = " ".join(f"task {t.id}" for t in chosen)
-            self.plane.rec.service_event(
-                self.name, "stopped", f"service {self.name} has stopped {len(chosen)} running tasks: {ids}.")
+            self.announce("stopped", chosen)
         elif room <= 0 and self.running == len(self.live) == self.not_stopped:
             self._drain_blocked(now)
 
@@ -219,9 +230,7 @@ class ServiceScheduler:
             if failure is None:  # only a launch that placed everything it tried ends the back-off
                 self.backoff_delay = 0.0
                 self.last_unable = None
-            ids = " ".join(f"task {t.id}" for t in started)
-            self.plane.rec.service_event(self.name, "started",
-                                         f"service {self.name} has started {len(started)} tasks: {ids}.")
+            self.announce("started", started)
         if failure is not None:
             self._placement_failed(failure)
         if failure is None and len(self.live) - len(self.draining) < self.desired and room > len(started):
@@ -235,11 +244,7 @@ class ServiceScheduler:
         if last is None or last[0] != message or now - last[1] >= DUPLICATE_EVENT_WINDOW_S:
             self.plane.rec.service_event(self.name, "unable_to_place", message)
             self.last_unable = (message, now)
-        retry = self.retry
-        if self.backoff_delay <= 0.0:
-            self.backoff_delay = retry.initial
-        else:
-            self.backoff_delay = min(self.backoff_delay * retry.multiplier, retry.max)
+        self.backoff_delay = next_delay(self.backoff_delay, self.retry)
         self.backoff_until = now + self.backoff_delay
         self.wake_no_later_than(self.backoff_until)
 
@@ -248,12 +253,8 @@ class ServiceScheduler:
         if task.num <= self.throttle_wave:
             return  # launched before the failure that set the current delay: same wave
         now = self.env.now
-        throttle = self.throttle
         began = self.throttle_delay <= 0.0
-        if began:
-            self.throttle_delay = throttle.initial
-        else:
-            self.throttle_delay = min(self.throttle_delay * throttle.multiplier, throttle.max)
+        self.throttle_delay = next_delay(self.throttle_delay, self.throttle)
         self.throttle_until = now + self.throttle_delay
         self.throttle_wave = self.plane.task_count
         last = self.last_unable_start
@@ -283,10 +284,7 @@ class ServiceScheduler:
         for task in chosen:
             self.plane.stop_task(task, SERVICE_SCHEDULER_INITIATED, reason)
         if chosen:
-            ids = " ".join(f"task {t.id}" for t in chosen)
-            self.plane.rec.service_event(
-                self.name, "stopped", f"service {self.name} has stopped {len(chosen)} running tasks: {ids}."
-            )
+            self.announce("stopped", chosen)
 
     # ------------------------------------------------------------------ task news
     def on_running(self, task: Task) -> None:
