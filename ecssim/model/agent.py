@@ -268,21 +268,18 @@ class SimulatedAgent:
     def _stop_before_running(self, task: Task, containers_started: bool):
         rec = self.rec
         if task.state == PROVISIONING:
-            rec.task_state(task, DEPROVISIONING)
-        else:
-            self.waiting = [(t, ev) for t, ev in self.waiting if t is not task]
-            rec.task_state(task, STOPPING)
-            if containers_started:
-                yield self.env.timeout(min(self.timing.container_stop.sample(self.rng), task.spec.stop_timeout_s))
-                if not self.alive:
-                    return
-            if task.spec.network_mode == "awsvpc":
-                rec.task_state(task, DEPROVISIONING)
-        if task.spec.network_mode == "awsvpc":
-            yield self.env.timeout(self.timing.eni_detach.sample(self.rng))
+            yield from self._deprovision(task)
+            return
+        self.waiting = [(t, ev) for t, ev in self.waiting if t is not task]
+        rec.task_state(task, STOPPING)
+        if containers_started:
+            yield self.env.timeout(min(self.timing.container_stop.sample(self.rng), task.spec.stop_timeout_s))
             if not self.alive:
                 return
-        self._finish(task)
+        if task.spec.network_mode == "awsvpc":
+            yield from self._deprovision(task)  # a PENDING bridge task skips DEPROVISIONING (decisions.md)
+        else:
+            self._finish(task)
 
     def _deprovision(self, task: Task):
         rec = self.rec
