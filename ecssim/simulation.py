@@ -120,7 +120,6 @@ class Simulation:
             measure_from_s=float(self.scenario.measure_from),
             start_time=self.scenario.start_time,
             base_dir=self.scenario.base_dir,
-            healthy_after_s=float(self.scenario.timing.healthy_after_running),
         )
 
 

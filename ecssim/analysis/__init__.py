@@ -1,15 +1,16 @@
 """From a run's event log to tables, metrics and saved result folders.
 
 The simulator appends plain tuples to an :class:`~ecssim.model.eventlog.EventLog`; this
-package turns them into pandas DataFrames once the run ends (``tables``, ``capacity``,
-``recovery``, ``availability``), computes the fixed summary metrics (``summary``) and saves/loads result
-folders (``result``, ``output``). Every figure is recomputed from the ``events`` rows, so a
+package turns them into pandas DataFrames once the run ends (``tables``, ``deployments``,
+``capacity``, ``recovery``, ``availability``; when a task is healthy: ``health``), computes
+the fixed summary metrics (``summary``) and saves/loads result folders (``result``,
+``output``). Every figure is recomputed from the ``events`` rows, so a
 saved run can be re-analysed from its files alone.
 """
 
 from ecssim.analysis.availability import availability_table
 from ecssim.analysis.capacity import capacity_table, resample_capacity, service_counts
-from ecssim.analysis.health import DEFAULT_HEALTHY_AFTER_S
+from ecssim.analysis.deployments import deployments_table
 from ecssim.analysis.output import MissingExtraError, OutputFolderError
 from ecssim.analysis.recovery import recovery_table
 from ecssim.analysis.result import Result, build_result, load_result
@@ -25,7 +26,6 @@ from ecssim.analysis.tables import (
 )
 
 __all__ = [
-    "DEFAULT_HEALTHY_AFTER_S",
     "DYNAMIC_METRIC_PATTERNS",
     "METRIC_NAMES",
     "SCHEMAS",
@@ -37,6 +37,7 @@ __all__ = [
     "availability_table",
     "build_result",
     "capacity_table",
+    "deployments_table",
     "events_table",
     "instances_table",
     "load_result",

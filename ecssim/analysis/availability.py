@@ -3,8 +3,8 @@
 One row per service (every service of the ``services`` table, plus any other service the
 log counts tasks for), in name order, over the window ``[measure_from_s, duration_s]``.
 Levels come from :func:`~ecssim.analysis.capacity.service_counts`, ECS's view: RUNNING
-tasks, *healthy* tasks (RUNNING for ``healthy_after_s``, see :mod:`ecssim.analysis.health`)
-and the desired count; all are step functions, so every figure is an exact time-weighted
+tasks, *healthy* tasks (by the task health rows, see :mod:`ecssim.analysis.health`) and
+the desired count; all are step functions, so every figure is an exact time-weighted
 average, not a sample.
 
 =================================  ========================================================

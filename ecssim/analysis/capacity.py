@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ecssim.analysis.health import DEFAULT_HEALTHY_AFTER_S, healthy_deltas, running_spans
+from ecssim.analysis.health import HEALTH_EVENT, healthy_flags, task_status
 from ecssim.analysis.schema import (
     ACTIVATING,
     CONTROL_PLANE_FREE_STATES,
@@ -211,20 +211,14 @@ def resample_capacity(
     return conform(_order(out, "scope", first=CLUSTER), SCHEMAS["capacity"])
 
 
-def service_counts(
-    events: pd.DataFrame,
-    *,
-    healthy_after_s: float = DEFAULT_HEALTHY_AFTER_S,
-    end_s: float | None = None,
-) -> pd.DataFrame:
+def service_counts(events: pd.DataFrame) -> pd.DataFrame:
     """Per-service step series: ``desired_count``, ``running``, ``pending``, ``healthy``.
 
     ``desired_count`` follows the service's ``desired_count`` rows; ``running`` counts its
     tasks in RUNNING and ``pending`` those in PROVISIONING, PENDING or ACTIVATING, from the
-    task state rows; ``healthy`` counts its RUNNING tasks that have been RUNNING for at least
-    ``healthy_after_s`` (see :mod:`ecssim.analysis.health`; changes after ``end_s``, the end
-    of the run, are left out). One row per service and change instant, ordered by time then
-    name.
+    task state rows; ``healthy`` counts its tasks that are healthy by their health rows (see
+    :mod:`ecssim.analysis.health`). One row per service and change instant, ordered by time
+    then name.
     """
     desired_rows = _rows(events, "service", ("desired_count",))
     desired = desired_rows["value"].fillna(0).astype("int64").to_frame("desired_count")
@@ -233,24 +227,23 @@ def service_counts(
         desired_rows["entity_id"],
         {"desired_count": _step_deltas(desired, desired_rows["entity_id"])["desired_count"]},
     )
-    rows = _rows(events, "task", ("state",))
+    rows = _rows(events, "task", ("state", HEALTH_EVENT))
     rows = rows[rows["service"] != ""]
+    status = task_status(rows)
     indicators = pd.DataFrame(
         {
-            "running": rows["to_state"] == RUNNING,
-            "pending": rows["to_state"].isin((PROVISIONING, PENDING, ACTIVATING)),
+            "running": status == RUNNING,
+            "pending": status.isin((PROVISIONING, PENDING, ACTIVATING)),
+            "healthy": healthy_flags(rows, status),
         }
     ).astype("int64")
     change = _step_deltas(indicators, rows["entity_id"])
     task_part = _delta_frame(rows, rows["service"], dict(change.items()))
-    spans = running_spans(rows, change["running"])
-    health_part = healthy_deltas(spans, healthy_after_s, end_s).rename(columns={"service": "az"})
-    health_part["seq"] = np.inf  # after the log rows of its instant (order there is moot)
-    deltas = pd.concat([desired_part, task_part, health_part], ignore_index=True)
+    deltas = pd.concat([desired_part, task_part], ignore_index=True)
     deltas = deltas.fillna(dict.fromkeys(_COUNT_LEVELS, 0)).astype(
         dict.fromkeys(_COUNT_LEVELS, "int64")
     )
-    deltas = deltas.sort_values(["time_s", "seq"], kind="stable").rename(columns={"az": "service"})
+    deltas = deltas.sort_values("seq", kind="stable").rename(columns={"az": "service"})
     deltas = deltas[(deltas[_COUNT_LEVELS] != 0).any(axis=1)]
     counts = _levels(deltas, "service", _COUNT_LEVELS)
     return conform(_order(counts, "service"), SCHEMAS["service_counts"])

@@ -2,76 +2,48 @@
 
 ECS counts a task towards ``minimumHealthyPercent`` once it is healthy: with a load balancer
 when its target is healthy, with container health checks when the container is HEALTHY,
-and with neither "40 seconds after RUNNING" (``ecs-reference.md`` §4.5 and §7, from the API
-reference of ``DeploymentConfiguration.minimumHealthyPercent``). ecssim has neither load
-balancers nor health checks yet, so the reports use that last rule: a task is healthy from
-``started_at_s + healthy_after_s`` until it leaves RUNNING; a task that leaves RUNNING
-before that instant is never healthy. ECS's view is kept: a task on an impaired host (agent
-disconnected) that ECS still shows RUNNING counts as healthy too.
+and with neither some time after RUNNING (``ecs-reference.md`` §4.5 and §7). The simulator
+applies those rules and writes the outcome to the event log as task *health* rows
+(``entity="task"``, ``event="health"``, ``to_state`` ``HEALTHY`` or ``UNHEALTHY``), only
+for service tasks and only while they are RUNNING; the reports do not decide health.
 
-The delay is a parameter of the report functions (``healthy_after_s``), defaulting to
-:data:`DEFAULT_HEALTHY_AFTER_S`; the scenario's timing section is the place to set it per
-run (to be wired by the scenario's owner).
+Definition used by every report: a task is healthy from its health row to ``HEALTHY`` until
+its next health row to ``UNHEALTHY`` or its state row leaving RUNNING, whichever comes
+first. A task without a ``HEALTHY`` row is never healthy, and a health row seen while the
+task is not RUNNING does not make it healthy. ECS's view is kept: a task on an impaired
+host (agent disconnected) that ECS still shows RUNNING stays healthy unless a health row
+says otherwise.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-#: Seconds after RUNNING at which ECS counts a task without load balancer or container
-#: health check as healthy (``ecs-reference.md`` §4.5; [API:DeploymentConfiguration]).
-DEFAULT_HEALTHY_AFTER_S = 40.0
+from ecssim.analysis.schema import RUNNING
+
+#: ``event`` of a task health row.
+HEALTH_EVENT = "health"
+#: Health values of ``from_state``/``to_state`` on health rows (``UNKNOWN``: before the first).
+HEALTHY, UNHEALTHY, UNKNOWN = "HEALTHY", "UNHEALTHY", "UNKNOWN"
 
 
-def check_healthy_after(healthy_after_s: float) -> float:
-    """Return ``healthy_after_s`` as a float, refusing negative or non-finite values."""
-    value = float(healthy_after_s)
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"healthy_after_s must be a finite number >= 0, got {healthy_after_s!r}")
-    return value
+def task_status(rows: pd.DataFrame) -> pd.Series:
+    """The task's state (lastStatus) in force after each row; "" before its first state row.
 
-
-def running_spans(rows: pd.DataFrame, running_change: pd.Series) -> pd.DataFrame:
-    """Each stay of a task in RUNNING: ``entity_id``, ``service``, ``start_s``, ``end_s``.
-
-    ``rows`` are task state rows in log order and ``running_change`` the +1/-1/0 change of
-    the task's RUNNING indicator on each row; the k-th entry into RUNNING of a task pairs
-    with its k-th exit (``end_s`` NaN while it is still RUNNING at the end of the log).
+    ``rows`` are task rows (state rows and others) in log order.
     """
-    change = running_change.to_numpy()
-    starts, ends = rows[change == 1], rows[change == -1]
-    begin = pd.DataFrame({
-        "entity_id": starts["entity_id"].to_numpy(),
-        "k": starts.groupby("entity_id", sort=False).cumcount().to_numpy(),
-        "service": starts["service"].to_numpy(),
-        "start_s": starts["time_s"].to_numpy(),
-    })
-    finish = pd.DataFrame({
-        "entity_id": ends["entity_id"].to_numpy(),
-        "k": ends.groupby("entity_id", sort=False).cumcount().to_numpy(),
-        "end_s": ends["time_s"].to_numpy(),
-    })
-    return begin.merge(finish, on=["entity_id", "k"], how="left").drop(columns="k")
+    state = rows["to_state"].where(rows["event"] == "state")
+    return state.groupby(rows["entity_id"].to_numpy(), sort=False).ffill().fillna("")
 
 
-def healthy_deltas(
-    spans: pd.DataFrame, healthy_after_s: float, end_s: float | None = None
-) -> pd.DataFrame:
-    """+1/-1 changes of the healthy count: ``time_s``, ``service``, ``healthy``.
+def healthy_flags(rows: pd.DataFrame, status: pd.Series | None = None) -> pd.Series:
+    """Per row, True when the task is healthy right after it (see the module docstring).
 
-    A span becomes healthy ``healthy_after_s`` after it starts if it is still RUNNING then
-    (and if that instant is not after ``end_s``, the end of the run, when given).
+    ``rows`` are the task's state and health rows in log order; ``status`` is
+    :func:`task_status` of ``rows`` when already computed. A health row to ``HEALTHY`` while
+    RUNNING sets the flag; any state row and any other health row clear it (health rows
+    come only after the row into RUNNING, so clearing there is safe).
     """
-    onset = spans["start_s"].to_numpy() + check_healthy_after(healthy_after_s)
-    end = spans["end_s"].to_numpy()
-    keep = np.isnan(end) | (end > onset)
-    if end_s is not None:
-        keep &= onset <= end_s
-    kept = spans[keep]
-    up = pd.DataFrame({"time_s": onset[keep], "service": kept["service"].to_numpy(),
-                       "healthy": 1})
-    closed = kept[kept["end_s"].notna()]
-    down = pd.DataFrame({"time_s": closed["end_s"].to_numpy(),
-                         "service": closed["service"].to_numpy(), "healthy": -1})
-    return pd.concat([up, down], ignore_index=True)
+    if status is None:
+        status = task_status(rows)
+    return (rows["event"] == HEALTH_EVENT) & (rows["to_state"] == HEALTHY) & (status == RUNNING)

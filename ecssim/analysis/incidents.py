@@ -100,8 +100,8 @@ def impaired(events: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
 def detections(events: pd.DataFrame) -> pd.Series:
     """Per incident id: time of the first row by which ECS showed it.
 
-    That is the earliest of its task stop rows, its instances' INACTIVE rows and its agent
-    DISCONNECTED rows (all carrying the incident's id).
+    That is the earliest of its task stop rows, its instances' INACTIVE rows, its agent
+    DISCONNECTED rows and its task health rows to UNHEALTHY (all carrying the incident's id).
     """
     stops = _task_stops(events)
     gone = events[
@@ -115,7 +115,12 @@ def detections(events: pd.DataFrame) -> pd.Series:
         & (events["to_state"] == DISCONNECTED)
         & (events["incident_id"] != "")
     ]
-    shown = pd.concat([part[["incident_id", "time_s"]] for part in (stops, gone, agent)])
+    unhealthy = events[
+        (events["event"] == "health")
+        & (events["to_state"] == "UNHEALTHY")
+        & (events["incident_id"] != "")
+    ]
+    shown = pd.concat([part[["incident_id", "time_s"]] for part in (stops, gone, agent, unhealthy)])
     return shown.groupby("incident_id", sort=False)["time_s"].min()
 
 

@@ -4,8 +4,8 @@ An incident *affects* a service when some task of that service has a stop row (a
 into DEACTIVATING, STOPPING, DEPROVISIONING or STOPPED) carrying the incident's id, or when
 some RUNNING task of the service sits on a host whose agent DISCONNECTED row carries it (an
 *impaired* task: ECS keeps showing it RUNNING and does not replace it; see
-:mod:`ecssim.analysis.incidents`). Counts are ECS's view, from the task state rows
-(:func:`~ecssim.analysis.capacity.service_counts`). Columns:
+:mod:`ecssim.analysis.incidents`). Counts are ECS's view, from the task state and health
+rows (:func:`~ecssim.analysis.capacity.service_counts`). Columns:
 
 ================================  ========================================================
 ``incident_id``                   the fault occurrence (``inc-0001``)
@@ -34,21 +34,22 @@ some RUNNING task of the service sits on a host whose agent DISCONNECTED row car
                                   task of the service created at or after the fault
 ``time_to_healthy_s``             from the fault to the first instant, from the same start
                                   as ``recovered_at_s``, with at least desired *healthy*
-                                  tasks (RUNNING for ``healthy_after_s``, default 40 s; see
+                                  tasks (by the task health rows; see
                                   :mod:`ecssim.analysis.health`)
 ``shortfall_task_s``              task-seconds of shortfall: the integral of
                                   max(desired - RUNNING, 0) from the fault to
                                   ``recovered_at_s`` (or the end of the run)
 ``stall_reason``                  why recovery was slowed or stopped (first that applies):
                                   ``impaired_not_replaced`` (the row has impaired tasks);
-                                  ``circuit_breaker`` (reserved for the deployment circuit
-                                  breaker; not detected yet); ``throttled`` (a task of the
-                                  service stopped with ``TaskFailedToStart`` in that window,
-                                  so ECS's start-failure throttle held its launches);
-                                  ``no_capacity`` (a placement failure of
-                                  the service between the fault and ``recovered_at_s`` or
-                                  the end of the run); ``not_recovered_by_end_of_run``;
-                                  else ``""``
+                                  ``circuit_breaker`` (a deployment of the service had a
+                                  rollout row to FAILED, the deployment circuit breaker,
+                                  between the fault and ``recovered_at_s`` or the end of
+                                  the run); ``throttled`` (a task of the service stopped
+                                  with ``TaskFailedToStart`` in that window, so ECS's
+                                  start-failure throttle held its launches);
+                                  ``no_capacity`` (a placement failure of the service in
+                                  that window); ``not_recovered_by_end_of_run``; else
+                                  ``""``
 ================================  ========================================================
 
 Times not reached are NaN. Rows are ordered by fault time, incident id, then service name.
@@ -60,14 +61,14 @@ import numpy as np
 import pandas as pd
 
 from ecssim.analysis.capacity import service_counts
-from ecssim.analysis.health import DEFAULT_HEALTHY_AFTER_S
+from ecssim.analysis.deployments import failed_rollouts
 from ecssim.analysis.incidents import affected, detections
 from ecssim.analysis.schema import SCHEMAS, conform
 from ecssim.analysis.steps import integral, next_true
 
 NOT_RECOVERED = "not_recovered_by_end_of_run"
 STALL_IMPAIRED = "impaired_not_replaced"
-STALL_CIRCUIT_BREAKER = "circuit_breaker"  # reserved: deployment circuit breaker rows
+STALL_CIRCUIT_BREAKER = "circuit_breaker"  # a rollout of the service FAILED while recovering
 STALL_THROTTLED = "throttled"  # a start failed while recovering: ECS's start-failure throttle
 STALL_NO_CAPACITY = "no_capacity"
 #: Every value ``stall_reason`` may take besides "".
@@ -122,8 +123,9 @@ def _shortfall(counts: pd.DataFrame, rows: pd.DataFrame, until: np.ndarray) -> n
     return out
 
 
-def _placement_failed(failures: pd.DataFrame, rows: pd.DataFrame, until: np.ndarray) -> np.ndarray:
-    """Per row: a row of ``failures`` (placement or start failures) of its service in ``[fault_time_s, until]``."""
+def _any_in_window(failures: pd.DataFrame, rows: pd.DataFrame, until: np.ndarray) -> np.ndarray:
+    """Per row: a row of ``failures`` (any ``time_s``/``service`` frame: placement or start
+    failures, failed rollouts) of its service in ``[fault_time_s, until]``."""
     out = np.zeros(len(rows), dtype=bool)
     fault = rows["fault_time_s"].to_numpy()
     ordered = failures[failures["service"] != ""].sort_values("time_s", kind="stable")
@@ -148,14 +150,17 @@ def _overlapped(rows: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def _stall_reason(rows: pd.DataFrame, throttled: np.ndarray, no_capacity: np.ndarray) -> np.ndarray:
+def _stall_reason(rows: pd.DataFrame, breaker: np.ndarray, throttled: np.ndarray,
+                  no_capacity: np.ndarray) -> np.ndarray:
+    """The first reason that applies per row, in the order of :data:`STALL_REASONS`."""
     conditions = [
         rows["tasks_impaired"].to_numpy() > 0,
+        breaker,
         throttled,
         no_capacity,
         rows["recovered_at_s"].isna().to_numpy(),
     ]
-    return np.select(conditions, [STALL_IMPAIRED, STALL_THROTTLED, STALL_NO_CAPACITY, NOT_RECOVERED], "")
+    return np.select(conditions, list(STALL_REASONS), "")
 
 
 def _failed_starts(tasks: pd.DataFrame) -> pd.DataFrame:
@@ -172,18 +177,17 @@ def recovery_table(
     placement_failures: pd.DataFrame | None = None,
     counts: pd.DataFrame | None = None,
     end_s: float | None = None,
-    healthy_after_s: float = DEFAULT_HEALTHY_AFTER_S,
 ) -> pd.DataFrame:
     """One row per (incident, affected service); see the module docstring for the columns.
 
     ``placement_failures``: the table of that name (without it no row is ``no_capacity``);
     ``counts``: :func:`~ecssim.analysis.capacity.service_counts` of ``events`` when already
-    built with the same ``healthy_after_s``; ``end_s``: the end of the run (default: the
-    last row of the log), where an unrecovered shortfall stops being counted.
+    built; ``end_s``: the end of the run (default: the last row of the log), where an
+    unrecovered shortfall stops being counted.
     """
     end = float(end_s) if end_s is not None else float(events["time_s"].max() if len(events) else 0)
     if counts is None:
-        counts = service_counts(events, healthy_after_s=healthy_after_s, end_s=end_s)
+        counts = service_counts(events)
     rows = affected(events, tasks)
     rows = rows.sort_values(["fault_time_s", "incident_id", "service"], kind="stable")
     rows = rows.reset_index(drop=True)
@@ -203,6 +207,8 @@ def recovery_table(
     failures = placement_failures if placement_failures is not None else pd.DataFrame(
         {"time_s": pd.Series(dtype=float), "service": pd.Series(dtype=str)}
     )
-    throttled = _placement_failed(_failed_starts(tasks), rows, until)
-    rows["stall_reason"] = _stall_reason(rows, throttled, _placement_failed(failures, rows, until))
+    breaker = _any_in_window(failed_rollouts(events), rows, until)
+    throttled = _any_in_window(_failed_starts(tasks), rows, until)
+    no_capacity = _any_in_window(failures, rows, until)
+    rows["stall_reason"] = _stall_reason(rows, breaker, throttled, no_capacity)
     return conform(rows, SCHEMAS["recovery"])

@@ -21,7 +21,7 @@ import pandas as pd
 from ecssim.analysis import output
 from ecssim.analysis.availability import availability_table
 from ecssim.analysis.capacity import capacity_table, resample_capacity, service_counts
-from ecssim.analysis.health import DEFAULT_HEALTHY_AFTER_S, check_healthy_after
+from ecssim.analysis.deployments import deployments_table
 from ecssim.analysis.recovery import recovery_table
 from ecssim.analysis.schema import TABLE_NAMES, add_timestamps, parse_start_time
 from ecssim.analysis.summary import summarize
@@ -62,8 +62,9 @@ class Result:
     """The tables of one run plus the scenario, seed and versions that produced them.
 
     Attributes hold pandas DataFrames (see :mod:`ecssim.analysis.schema` for their dtypes):
-    ``events``, ``tasks``, ``instances``, ``services``, ``placement_failures``,
-    ``service_events``, ``capacity``, ``recovery`` and ``availability``.
+    ``events``, ``tasks``, ``instances``, ``services``, ``deployments``,
+    ``placement_failures``, ``service_events``, ``capacity``, ``recovery`` and
+    ``availability``.
     """
 
     def __init__(
@@ -86,6 +87,7 @@ class Result:
         self.tasks: pd.DataFrame = tables["tasks"]
         self.instances: pd.DataFrame = tables["instances"]
         self.services: pd.DataFrame = tables["services"]
+        self.deployments: pd.DataFrame = tables["deployments"]
         self.placement_failures: pd.DataFrame = tables["placement_failures"]
         self.service_events: pd.DataFrame = tables["service_events"]
         self.capacity: pd.DataFrame = tables["capacity"]
@@ -115,6 +117,7 @@ class Result:
                 tasks=self.tasks,
                 instances=self.instances,
                 services=self.services,
+                deployments=self.deployments,
                 capacity=self.capacity,
                 recovery=self.recovery,
                 placement_failures=self.placement_failures,
@@ -126,10 +129,9 @@ class Result:
     def service_counts(self) -> pd.DataFrame:
         """Per-service desired/running/pending/healthy step series (``capacity.service_counts``).
 
-        ``healthy`` uses the run's ``healthy_after_s`` (from provenance; 40 s by default).
+        ``healthy`` follows the task health rows (see :mod:`ecssim.analysis.health`).
         """
-        healthy_after_s = self.provenance.get("healthy_after_s", DEFAULT_HEALTHY_AFTER_S)
-        return service_counts(self.events, healthy_after_s=healthy_after_s, end_s=self.duration_s)
+        return service_counts(self.events)
 
     def resample_capacity(self, every: str | float = "1min") -> pd.DataFrame:
         """The capacity series on a regular grid from 0 to the end of the run."""
@@ -209,32 +211,31 @@ def build_result(
     measure_from_s: float = 0.0,
     start_time: str | None = None,
     base_dir: str | Path | None = None,
-    healthy_after_s: float = DEFAULT_HEALTHY_AFTER_S,
 ) -> Result:
     """Build every table from a finished run's log (``start_time``: ISO 8601 with a zone).
 
-    ``healthy_after_s``: how long after RUNNING a task counts as healthy in the ``recovery``
-    and ``availability`` tables (see :mod:`ecssim.analysis.health`).
+    The ``healthy`` figures of ``recovery`` and ``availability`` follow the log's task health
+    rows (see :mod:`ecssim.analysis.health`).
     """
     if start_time is not None:
         parse_start_time(start_time)
-    healthy_after_s = check_healthy_after(healthy_after_s)
     events = events_table(log)
     tasks = tasks_table(log, events)
     instances = instances_table(log, events)
     services = services_table(log)
     failures = placement_failures_table(log)
-    counts = service_counts(events, healthy_after_s=healthy_after_s, end_s=duration_s)
+    counts = service_counts(events)
     tables = {
         "events": events,
         "tasks": tasks,
         "instances": instances,
         "services": services,
+        "deployments": deployments_table(events),
         "placement_failures": failures,
         "service_events": service_events_table(log),
         "capacity": capacity_table(events, tasks, instances),
         "recovery": recovery_table(events, tasks, placement_failures=failures, counts=counts,
-                                   end_s=duration_s, healthy_after_s=healthy_after_s),
+                                   end_s=duration_s),
         "availability": availability_table(counts, services, start_s=measure_from_s,
                                            end_s=duration_s),
     }
@@ -246,7 +247,6 @@ def build_result(
         "duration_s": float(duration_s),
         "measure_from_s": float(measure_from_s),
         "start_time": start_time or "",
-        "healthy_after_s": healthy_after_s,
     }
     return Result(
         tables,

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ecssim.model.eventlog import (
+    DEPLOYMENT_COLUMNS,
     EVENT_COLUMNS,
     INSTANCE_COLUMNS,
     PLACEMENT_FAILURE_COLUMNS,
@@ -50,6 +51,7 @@ _EVENT_TYPES = {"time_s": _F, "value": _F}
 _TASK_TYPES = {"cpu": _I, "memory_mib": _I, "created_at_s": _F}
 _INSTANCE_TYPES = {"cpu_registered": _I, "memory_registered_mib": _I, "launched_at_s": _F}
 _SERVICE_TYPES = {"desired_count": _I, "maximum_percent": _I, "minimum_healthy_percent": _I}
+_DEPLOYMENT_TYPES = {"created_at_s": _F, "ended_at_s": _F, "failed_tasks": _F, "duration_s": _F}
 
 
 def _typed(columns: tuple[str, ...], special: dict[str, str]) -> dict[str, str]:
@@ -81,6 +83,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "incident_id": _STR,
     },
     "services": _typed(SERVICE_COLUMNS, _SERVICE_TYPES),
+    "deployments": _typed(DEPLOYMENT_COLUMNS, _DEPLOYMENT_TYPES),
     "placement_failures": _typed(PLACEMENT_FAILURE_COLUMNS, {"time_s": _F}),
     "service_events": _typed(SERVICE_EVENT_COLUMNS, {"time_s": _F}),
     "capacity": {
@@ -143,6 +146,7 @@ TABLE_NAMES: tuple[str, ...] = (
     "tasks",
     "instances",
     "services",
+    "deployments",
     "placement_failures",
     "service_events",
     "capacity",

@@ -38,6 +38,14 @@ metric                             meaning
                                    RUNNING count was at least its desired count (a service
                                    with desired 0 counts as available), averaged over the
                                    services; NaN when the run has no service
+``deployments_completed``          deployments whose rollout reached COMPLETED in the window
+                                   (each REPLICA service's initial deployment included)
+``deployments_failed``             deployments whose rollout reached FAILED in the window
+                                   (the deployment circuit breaker)
+``deployment_duration_mean_s``     mean ``duration_s`` (``deployments`` table) of those in
+                                   ``deployments_completed``, leaving out each service's
+                                   initial deployment (its first, created at t=0); NaN if
+                                   none
 ``mttr_instance_failure_mean_s``   mean time to repair of ``instance_failure`` incidents:
                                    mean ``time_to_desired_s`` of their recovery rows whose
                                    fault is in the window and that recovered (NaN if none)
@@ -76,6 +84,7 @@ import numpy as np
 import pandas as pd
 
 from ecssim.analysis.capacity import CLUSTER, service_counts
+from ecssim.analysis.deployments import COMPLETED, FAILED, deployments_table, initial
 from ecssim.analysis.steps import check_window, level, segments, weighted_mean
 
 #: Fault kinds whose MTTR names are always present (NaN when the window has none).
@@ -122,6 +131,9 @@ METRIC_NAMES: tuple[str, ...] = (
     "first_replacement_time_mean_s",
     "unrecovered_incidents",
     "service_availability_mean",
+    "deployments_completed",
+    "deployments_failed",
+    "deployment_duration_mean_s",
     *(name for kind in KNOWN_FAULT_KINDS for name in mttr_names(kind)),
 )
 
@@ -162,6 +174,18 @@ def _availability(events: pd.DataFrame, services: pd.DataFrame, start: float, en
         index, weights = segments(part["time_s"].to_numpy(), start, end)
         fractions.append(weighted_mean(level(ok, index, before=1.0), weights))
     return float(np.mean(fractions)) if fractions else math.nan
+
+
+def _deployment_metrics(deployments: pd.DataFrame, start: float, end: float) -> dict[str, float | int]:
+    ended = deployments["ended_at_s"].between(start, end).to_numpy()
+    state = deployments["rollout_state"].to_numpy()
+    completed = ended & (state == COMPLETED)
+    later = deployments["duration_s"].to_numpy()[completed & ~initial(deployments)]
+    return {
+        "deployments_completed": int(completed.sum()),
+        "deployments_failed": int((ended & (state == FAILED)).sum()),
+        "deployment_duration_mean_s": float(later.mean()) if len(later) else math.nan,
+    }
 
 
 def _recovery_metrics(recovery: pd.DataFrame, start: float, end: float) -> dict[str, float | int]:
@@ -217,10 +241,16 @@ def summarize(
     placement_failures: pd.DataFrame,
     measure_from_s: float,
     duration_s: float,
+    deployments: pd.DataFrame | None = None,
 ) -> dict[str, float | int]:
     """The metrics of the module table, in that order, then the data-dependent MTTR names,
-    over ``[measure_from_s, duration_s]``."""
+    over ``[measure_from_s, duration_s]``.
+
+    ``deployments``: the table of that name (built from ``events`` when omitted).
+    """
     start, end = check_window(measure_from_s, duration_s)
+    if deployments is None:
+        deployments = deployments_table(events)
     stopped = tasks["stopped_at_s"].between(start, end)
     faults = events[(events["entity"] == "fault") & (events["event"] == "fault")]
     lost = instances[instances["incident_id"] != ""]
@@ -238,6 +268,7 @@ def summarize(
         **_capacity_metrics(capacity, start, end),
         **_recovery_metrics(recovery, start, end),
         "service_availability_mean": _availability(events, services, start, end),
+        **_deployment_metrics(deployments, start, end),
         **_mttr_metrics(events, services, recovery, start, end),
     }
     fixed = {name: out.pop(name) for name in METRIC_NAMES}

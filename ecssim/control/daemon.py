@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 
 from ..model.cluster import ACTIVE
-from ..model.task import RUNNING, Task
+from ..model.task import HEALTHY, RUNNING, Task
 from ..placement.single import eligible_slots
 from .service import ServiceScheduler, next_delay
 
@@ -29,8 +29,8 @@ class DaemonScheduler(ServiceScheduler):
 
     kind = "DAEMON"
 
-    def __init__(self, plane, model, spec, constraints, rng, placement_rng) -> None:  # noqa: ANN001
-        super().__init__(plane, model, spec, constraints, (), rng, placement_rng)
+    def __init__(self, plane, model, spec, constraints, rng, placement_rng, rules_for=None) -> None:  # noqa: ANN001
+        super().__init__(plane, model, spec, constraints, (), rng, placement_rng, rules_for=rules_for)
         self.desired = 0
         self.by_slot: dict[int, Task] = {}  # the daemon task of each instance
         self.held: set[int] = set()  # slots whose CPU/memory are held for a replacement
@@ -83,6 +83,7 @@ class DaemonScheduler(ServiceScheduler):
     def _set_count(self, count: int) -> None:
         old = self.desired
         self.desired = count
+        self.primary.target = count
         self.plane.rec.service_row(self.name, "desired_count", str(old), str(count), float(count))
         self.steady = False
 
@@ -101,6 +102,9 @@ class DaemonScheduler(ServiceScheduler):
     # ------------------------------------------------------------------ task news
     def on_leaving(self, task: Task, old_state: str) -> None:
         del self.live[task.id]
+        del task.deployment.live[task.id]
+        if task.health == HEALTHY:
+            self.healthy -= 1
         if self.by_slot.get(task.slot) is task:
             del self.by_slot[task.slot]
         if old_state == RUNNING:
@@ -113,7 +117,11 @@ class DaemonScheduler(ServiceScheduler):
 
     def on_stopped(self, task: Task) -> None:
         self.not_stopped -= 1
+        task.deployment.not_stopped -= 1
         self._check_steady()
+
+    def _unhealthy(self, task: Task, reason: str) -> None:
+        """Unhealthy daemon tasks are not replaced (ECS does replace them; not simulated yet)."""
 
     def set_desired(self, desired: int) -> None:  # pragma: no cover - refused at validation
         raise ValueError(f"service {self.name} is a DAEMON service: its desired count follows the instances")

@@ -26,6 +26,8 @@ from ..model.task import (
 )
 from ..placement import place
 from ..placement.single import place_on
+from .health import HealthMonitor, HealthRules
+from .service import DRAIN
 
 _LEAVING = STOPPING_STATES | {STOPPED}
 _FREES_CONTROL_PLANE = frozenset((STOPPING, STOPPED))
@@ -53,6 +55,9 @@ class ControlPlane:
         # Called with the slot of every instance that registers (e.g. to draw its time to failure).
         self.registration_listeners: list = []
         self.draining_slots: set[int] = set()  # DRAINING instances whose DAEMON tasks still wait to stop
+        self.health = HealthMonitor(env, recorder, [])
+        self.default_rules = HealthRules(float(timing.healthy_after_running), None, None)
+        self._rules: dict[tuple[str, str], HealthRules] = {}
         recorder.listener = self
 
     # ------------------------------------------------------------------ launching
@@ -93,8 +98,7 @@ class ControlPlane:
             "EC2", spec.network_mode, task.cpu, task.memory, spec.host_ports, self.env.now,
         ))
         if service is not None:
-            service.live[task.id] = task
-            service.not_stopped += 1
+            service.adopt(task)
         self.rec.task_state(task, PROVISIONING)
         agent = self.agents[slot]
         if started_by == "warmStart":
@@ -161,10 +165,33 @@ class ControlPlane:
             if task.state in STARTING_STATES:
                 self.stop_task(task, SERVICE_SCHEDULER_INITIATED, service.drain_reason(info.id))
             else:
-                service.draining[task.id] = task
+                service.replace(task, service.drain_reason(info.id), DRAIN)
         for service in touched.values():
             service.notify()
         self._stop_daemons_if_drained(slot, None)
+        return True
+
+    def activate_instance(self, slot: int, reason: str) -> bool:
+        """UpdateContainerInstancesState ACTIVE on a DRAINING instance (5.3); False unless it was DRAINING.
+
+        Tasks are placed there again; the services stop replacing the tasks still RUNNING there
+        and the DAEMON services start their task there again.
+        """
+        info = self.cluster.infos[slot]
+        if info.status != DRAINING:
+            return False
+        self.cluster.set_active(slot)
+        self.rec.instance_state(slot, DRAINING, ACTIVE, reason)
+        self.draining_slots.discard(slot)
+        for task in list(self.agents[slot].tasks.values()):
+            service = task.service
+            if task.desired_running and service is not None and service.kind == "REPLICA":
+                entry = service.replacing.get(task.id)
+                if entry is not None and entry[2] == DRAIN:
+                    service.keep(task)
+        for daemon in self.daemons():
+            daemon.instance_registered(slot)
+        self.capacity_appeared()
         return True
 
     def _stop_daemons_if_drained(self, slot: int, leaving: Task | None) -> None:
@@ -191,8 +218,14 @@ class ControlPlane:
         """Every recorded transition passes here (the agent interface's report channel)."""
         if new == RUNNING:
             task.ever_running = True
-            if task.service is not None:
-                task.service.on_running(task)
+            task.started_at = self.env.now
+            service = task.service
+            if service is not None:
+                service.on_running(task)
+                if self.warm_starting:
+                    self.health.warm_start(task)
+                else:
+                    self.health.task_running(task, self.rules_of(task))
             return
         if new not in _LEAVING:
             return
@@ -206,6 +239,26 @@ class ControlPlane:
             task.service.on_stopped(task)
             if self.draining_slots and task.slot in self.draining_slots:
                 self._stop_daemons_if_drained(task.slot, task)
+
+    def on_task_health(self, task: Task, old: str, new: str, reason: str) -> None:
+        """A service task's health changed (a recorded ``health`` row)."""
+        if task.service is not None:
+            task.service.on_health(task, old, new, reason)
+
+    def rules_of(self, task: Task) -> HealthRules:
+        """The health rules of ``task`` (its service's load balancer, its task definition's checks)."""
+        service = task.service
+        key = (service.name if service is not None else "", task.spec.key)
+        rules = self._rules.get(key)
+        if rules is None:
+            rules_for = getattr(service, "rules_for", None)
+            rules = rules_for(task.spec) if rules_for is not None else self.default_rules
+            self._rules[key] = rules
+        return rules
+
+    def host_failed(self, slot: int, incident: str) -> None:
+        """The host of ``slot`` stopped working: its load balancers will find its targets unhealthy."""
+        self.health.host_failed(list(self.agents[slot].tasks.values()), self.rules_of, incident)
 
     def capacity_appeared(self) -> None:
         """Resources were freed or an instance registered: cut back-offs short, if configured to.

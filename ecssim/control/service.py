@@ -19,13 +19,14 @@ plane stops the service's tasks that are not yet RUNNING on a draining instance 
 hands the RUNNING ones to the scheduler as *to be replaced* (``draining``). Such a task still
 counts toward the ``maximumPercent`` bound (it is not STOPPED) but no longer toward
 ``desiredCount``: the reconcile launches a replacement for it elsewhere, and stops it when
-- start-first: the service keeps ``desiredCount`` RUNNING tasks without it (its replacement
-  is RUNNING), or
+- start-first: the service keeps ``desiredCount`` healthy tasks without it (its replacement
+  is healthy), or
 - stop-first, when no replacement can start now (the ``maximumPercent`` bound leaves no room,
   or placement is backing off for want of capacity): the service keeps
-  ceil(desired x minimumHealthyPercent / 100) RUNNING tasks without it; the replacement
+  ceil(desired x minimumHealthyPercent / 100) healthy tasks without it; the replacement
   starts once the stopped task frees room.
-RUNNING is what counts here (ecssim has no health state yet). When neither is possible and
+*Healthy* is what counts here (see ``health``: ECS's minimumHealthyPercent counts healthy
+tasks). When neither is possible and
 nothing is moving (e.g. minimumHealthyPercent 100 with maximumPercent 100) the drain blocks,
 as in ECS, and the service event ``service <name> was unable to replace tasks on draining
 container instances: maximumPercent <max> leaves no room to start a replacement and
@@ -34,6 +35,34 @@ ECS publishes none; once until a steady state or 6 hours pass). A service with t
 draining instances is not in a steady state (ECS's TaskSet stability, 3.5). Drained tasks stop
 with stopCode ``ServiceSchedulerInitiated`` and stoppedReason ``Container instance <id> is
 draining (deployment <id>)`` (ecssim's wording).
+
+Unhealthy tasks (ecs-reference 4.4) are replaced the same way: an UNHEALTHY task (once
+``healthCheckGracePeriodSeconds`` after its start have passed) no longer counts toward
+``desiredCount``; a replacement starts first when ``maximumPercent`` leaves room, and the
+unhealthy task stops once the service has ``desiredCount`` healthy tasks without it; when no
+replacement can start, unhealthy tasks stop one at a time (each after the previous one
+STOPPED). Their stoppedReason is ECS's: ``Task failed ELB health checks in (target-group
+<arn>)`` or ``Task failed container health checks``.
+
+Rolling deployments (4.5, 4.6): see ``deployment``. At each reconcile, after scaling any
+deployment down to its desired count, the scheduler *retires* tasks of the older
+deployments: those not healthy at once, healthy ones only while the service keeps
+ceil(desired x minimumHealthyPercent / 100) healthy tasks (stopCode
+``ServiceSchedulerInitiated``, stoppedReason ``Scaling activity initiated by (deployment
+<old id>)``), then launches the PRIMARY deployment's missing tasks (and any missing task of
+an older one, with its own revision) within floor(desired x maximumPercent / 100) tasks not
+yet STOPPED. The rollout is COMPLETED when the PRIMARY deployment has ``desiredCount``
+healthy tasks and no older deployment has a task left; older deployments become INACTIVE
+when their last task STOPPED. When both bounds forbid any move (e.g. 100/100) the service
+event ``service <name> was unable to stop or start tasks during a deployment because of the
+service deployment configuration. Update the minimumHealthyPercent or maximumPercent value
+and try again.`` is written (ECS's text, once per episode). A new deployment resets the
+start-failure throttle (4.3). The circuit breaker's FAILED rollout launches nothing more;
+with ``rollback`` the last COMPLETED deployment becomes PRIMARY again (or is re-created if
+its tasks are all gone) and the failed one's tasks are retired.
+
+A service is in a *steady state* when it has ``desiredCount`` tasks, all RUNNING and
+healthy, none to be replaced, and a single deployment.
 
 Start-failure throttling (ecs-reference 4.3): when a task stops with stopCode
 ``TaskFailedToStart`` (it never reached RUNNING) the next launch waits
@@ -51,13 +80,35 @@ from __future__ import annotations
 import math
 
 from ..model.streams import stable_key
-from ..model.task import RUNNING, SERVICE_SCHEDULER_INITIATED, STARTING_STATES, TASK_FAILED_TO_START, Task
+from ..model.task import (
+    HEALTHY,
+    RUNNING,
+    SERVICE_SCHEDULER_INITIATED,
+    STARTING_STATES,
+    TASK_FAILED_TO_START,
+    Task,
+)
 from ..placement import choose_tasks_to_stop, unable_to_place_message
+from .deployment import (
+    ACTIVE,
+    COMPLETED,
+    FAILED,
+    IN_PROGRESS,
+    INACTIVE,
+    PRIMARY,
+    Deployment,
+    circuit_breaker_threshold,
+)
 
 #: ECS suppresses a repeated service event until its cause is resolved or 6 hours pass (3.5).
 DUPLICATE_EVENT_WINDOW_S = 6 * 3600.0
 #: Launch tokens lost to floating-point rounding that still count as a whole token.
 _TOKEN_EPSILON = 1e-9
+#: Why a task is being replaced (the kind of a ``replacing`` entry).
+DRAIN, HEALTH = "drain", "health"
+#: ECS's service event when the deployment bounds forbid any move (4.5).
+DEADLOCK_MESSAGE = ("service {name} was unable to stop or start tasks during a deployment because of the service "
+                    "deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.")
 
 
 def next_delay(previous: float, policy) -> float:  # noqa: ANN001
@@ -68,33 +119,42 @@ def next_delay(previous: float, policy) -> float:  # noqa: ANN001
 
 
 class ServiceScheduler:
-    """Reconciles one service toward its desired count."""
+    """Reconciles one REPLICA service toward its desired count, deployment by deployment."""
 
     kind = "REPLICA"
 
-    def __init__(self, plane, model, spec, constraints, strategies, rng, placement_rng) -> None:  # noqa: ANN001
+    def __init__(self, plane, model, spec, constraints, strategies, rng, placement_rng, *,  # noqa: ANN001
+                 constraints_for=None, rules_for=None) -> None:  # noqa: ANN001
         self.plane = plane
         self.env = plane.env
         self.name: str = model.service_name
-        self.spec = spec
         self.group = f"service:{self.name}"
         self.desired: int = model.desired_count
-        self.max_percent: int = model.deployment_configuration.maximum_percent
-        self.min_percent: int = model.deployment_configuration.minimum_healthy_percent
+        config = model.deployment_configuration
+        self.max_percent: int = config.maximum_percent
+        self.min_percent: int = config.minimum_healthy_percent
+        breaker = config.deployment_circuit_breaker
+        self.breaker = breaker if breaker is not None and breaker.enable else None
+        self.grace = float(model.health_check_grace_period_seconds)
         self.strategies = strategies
-        self.constraints = constraints
+        self.constraints_for = constraints_for if constraints_for is not None else (lambda _spec: constraints)
+        self.rules_for = rules_for  # spec -> HealthRules (None: the plane's default rules)
         self.rng = rng  # reaction phase and delays
         self.placement_rng = placement_rng  # placement ties and scale-in choices: a stream of their own
-        self.live: dict[str, Task] = {}  # desired status RUNNING, in creation order
-        self.draining: dict[str, Task] = {}  # live RUNNING tasks on DRAINING instances, to be replaced
+        self.live: dict[str, Task] = {}  # desired status RUNNING, in creation order (every deployment)
+        self.replacing: dict[str, tuple[Task, str, str]] = {}  # id -> (task, stop reason, DRAIN | HEALTH)
+        self.replaced_in_flight: set[str] = set()  # unhealthy tasks stopped stop-first, not yet STOPPED
         self.last_drain_blocked: float | None = None  # when the "unable to replace" event was written
+        self.last_deadlock: float | None = None  # when the deployment-configuration event was written
         self.not_stopped = 0  # tasks of this service not yet STOPPED
         self.running = 0  # live tasks whose last status is RUNNING
+        self.healthy = 0  # live tasks whose health is HEALTHY
         timing = plane.timing
         self.reaction = timing.service_reaction
         self.retry = timing.placement_retry
         self.rate = timing.service_launch_rate
         self.burst = timing.service_launch_burst
+        self.breaker_minimum = timing.circuit_breaker_minimum_threshold
         self.tokens = float(self.burst)
         self.token_time = 0.0
         self.backoff_until = -math.inf
@@ -110,7 +170,77 @@ class ServiceScheduler:
         self.reaction_pending = False  # delay mode: a reaction wake-up is scheduled
         self.steady = False
         self.last_unable: tuple[str, float] | None = None
-        self.deployment_id = f"ecs-svc/{stable_key(self.name) % 10**19:019d}"
+        self.deployments: list[Deployment] = []  # live deployments, oldest first; the last one is PRIMARY
+        self.created_deployments = 0
+        self.completed: Deployment | None = None  # the newest deployment whose rollout COMPLETED
+        self._launching: Deployment | None = None  # the deployment a launch in progress is for
+        self._new_deployment(spec, constraints)
+
+    # ------------------------------------------------------------------ deployments
+    @property
+    def primary(self) -> Deployment:
+        return self.deployments[-1]
+
+    @property
+    def spec(self):  # noqa: ANN201
+        """The PRIMARY deployment's task definition facts."""
+        return self.primary.spec
+
+    @property
+    def constraints(self) -> tuple:
+        return self.primary.constraints
+
+    @property
+    def deployment_id(self) -> str:
+        return self.primary.id
+
+    def _new_deployment(self, spec, constraints, rollback_of: Deployment | None = None) -> Deployment:  # noqa: ANN001
+        number = self.created_deployments
+        self.created_deployments += 1
+        key = self.name if number == 0 else f"{self.name}/{number}"
+        threshold = 0
+        if self.breaker is not None:
+            threshold = circuit_breaker_threshold(self.desired, self.breaker.threshold_configuration,
+                                                  self.breaker_minimum)
+        deployment = Deployment(f"ecs-svc/{stable_key(key) % 10**19:019d}", spec, constraints, self.desired,
+                                self.env.now, self.breaker, threshold, rollback_of)
+        self.deployments.append(deployment)
+        rec = self.plane.rec
+        rec.deployment(deployment.id, self.name, spec.key, "state", "", PRIMARY)
+        rec.deployment(deployment.id, self.name, spec.key, "rollout", "", IN_PROGRESS, value=0.0)
+        return deployment
+
+    def _set_status(self, deployment: Deployment, status: str) -> None:
+        if deployment.status != status:
+            self.plane.rec.deployment(deployment.id, self.name, deployment.spec.key, "state", deployment.status,
+                                      status)
+            deployment.status = status
+
+    def _set_rollout(self, deployment: Deployment, rollout: str, reason: str = "") -> None:
+        if deployment.rollout != rollout:
+            self.plane.rec.deployment(deployment.id, self.name, deployment.spec.key, "rollout", deployment.rollout,
+                                      rollout, reason, float(deployment.failed_tasks))
+            deployment.rollout = rollout
+
+    def update(self, spec, force: bool) -> bool:  # noqa: ANN001
+        """UpdateService with a task definition: start a deployment if it differs (or ``force``)."""
+        if spec is self.primary.spec and not force:
+            return False
+        self._demote(self.primary)
+        self._new_deployment(spec, self.constraints_for(spec))
+        self._reset_throttle()  # a new deployment resets the start-failure throttle (4.3)
+        self.steady = False
+        self.notify()
+        return True
+
+    def _demote(self, deployment: Deployment) -> None:
+        """A newer deployment replaces ``deployment``: ACTIVE, keeping at most the tasks it has."""
+        self._set_status(deployment, ACTIVE)
+        deployment.target = min(deployment.target, self._active(deployment))
+
+    def _active(self, deployment: Deployment) -> int:
+        """Tasks of ``deployment`` that count toward its desired count (live, not being replaced)."""
+        return len(deployment.live) - deployment.replacing
 
     # ------------------------------------------------------------------ waking up
     def notify(self) -> None:
@@ -151,15 +281,18 @@ class ServiceScheduler:
 
     # ------------------------------------------------------------------ reconcile
     def reconcile(self) -> None:
-        """Launch or stop tasks so that the desired count is met, within ECS's limits."""
-        count = len(self.live) - len(self.draining)
-        if count > self.desired:
-            self._scale_in(count - self.desired)
-        elif count < self.desired:
-            self._launch(self.desired - count)
-        if self.draining:
-            self._drain()
-        self._check_steady()
+        """Launch, retire or stop tasks so that every deployment meets its desired count, within ECS's limits."""
+        for deployment in list(self.deployments):
+            extra = self._active(deployment) - deployment.target
+            if extra > 0:
+                self._scale_in(deployment, extra)
+        retired = self._retire_old() if len(self.deployments) > 1 else 0
+        launched = self._launch()
+        if self.replacing:
+            self._replace()
+        if len(self.deployments) > 1 and not retired and not launched:
+            self._check_deadlock()
+        self._check_progress()
 
     def announce(self, kind: str, tasks: list[Task]) -> None:
         """ECS's service event for tasks started or stopped (``kind``: started | stopped)."""
@@ -171,27 +304,91 @@ class ServiceScheduler:
         """stoppedReason of a task stopped because its instance is draining."""
         return f"Container instance {instance_id} is draining (deployment {self.deployment_id})"
 
-    def _drain(self) -> None:
-        """Stop the draining tasks whose replacement is RUNNING, or stop first down to the minimum."""
-        now = self.env.now
-        missing = self.desired - (len(self.live) - len(self.draining))
-        room = (self.desired * self.max_percent) // 100 - self.not_stopped
-        floor = self.desired
-        if missing > 0 and (room <= 0 or self.backoff_until > now):  # no replacement can start first
-            floor = -(-self.desired * self.min_percent // 100)
-        running = self.running
-        chosen = []
-        for task in self.draining.values():
-            if running - 1 < floor:
-                break
-            chosen.append(task)
-            running -= 1
+    def _floor(self) -> int:
+        """ceil(desired x minimumHealthyPercent / 100): the healthy tasks a stop must leave."""
+        return -(-self.desired * self.min_percent // 100)
+
+    def _room(self) -> int:
+        """Tasks that may still start under floor(desired x maximumPercent / 100) not yet STOPPED."""
+        return (self.desired * self.max_percent) // 100 - self.not_stopped
+
+    def _retire_old(self) -> int:
+        """Stop tasks of older deployments: those not healthy at once, healthy ones down to the floor."""
+        if not self.primary.launching:
+            return 0  # a FAILED deployment (without rollback) moves nothing more
+        healthy_replacing = sum(1 for task, _reason, _kind in self.replacing.values() if task.health == HEALTHY)
+        budget = self.healthy - healthy_replacing - self._floor()
+        chosen: list[Task] = []
+        for deployment in self.deployments[:-1]:
+            deployment.target = min(deployment.target, self._active(deployment))
+            if deployment.target <= 0:
+                continue
+            candidates = [t for t in deployment.live.values() if t.id not in self.replacing]
+            picked = [t for t in reversed(candidates) if t.health != HEALTHY]  # newest first
+            healthy = [t for t in candidates if t.health == HEALTHY]
+            take = min(budget, len(healthy))
+            if take > 0:
+                slots = self.plane.np_slots(healthy)
+                picks = choose_tasks_to_stop(slots, take, self.plane.cluster.view, self.strategies, self.group,
+                                             self.placement_rng, demand=deployment.spec.demand)
+                picked.extend(healthy[int(k)] for k in picks)
+                budget -= take
+            deployment.target -= len(picked)
+            chosen.extend(picked)
         for task in chosen:
             self.plane.stop_task(task, SERVICE_SCHEDULER_INITIATED,
-                                 self.drain_reason(self.plane.cluster.infos[task.slot].id))
+                                 f"Scaling activity initiated by (deployment {task.deployment.id})")
         if chosen:
             self.announce("stopped", chosen)
-        elif room <= 0 and self.running == len(self.live) == self.not_stopped:
+        return len(chosen)
+
+    def _check_deadlock(self) -> None:
+        """Both bounds forbid any move while older deployments still have tasks: ECS's event, once per episode."""
+        if self._room() > 0 or not self.primary.launching:
+            return
+        if not self.healthy == len(self.live) == self.not_stopped:
+            return  # something is still moving
+        if not any(d.target > 0 for d in self.deployments[:-1]):
+            return
+        now = self.env.now
+        last = self.last_deadlock
+        if last is None or now - last >= DUPLICATE_EVENT_WINDOW_S:
+            self.last_deadlock = now
+            self.plane.rec.service_event(self.name, "deployment_blocked", DEADLOCK_MESSAGE.format(name=self.name))
+
+    def _missing(self) -> int:
+        """Tasks the deployments that still launch lack."""
+        return sum(max(d.target - self._active(d), 0) for d in self.deployments if d.launching)
+
+    def _replace(self) -> None:
+        """Stop tasks being replaced (draining or unhealthy) whose replacement is healthy, or stop-first."""
+        now = self.env.now
+        room = self._room()
+        waiting = self.backoff_until > now or self.throttle_until > now
+        stop_first = self._missing() > 0 and (room <= 0 or waiting)
+        floor = self._floor() if stop_first else self.desired
+        healthy = self.healthy
+        may_stop_unhealthy = stop_first and not self.replaced_in_flight
+        chosen: list[tuple[Task, str]] = []
+        for task, reason, _kind in self.replacing.values():
+            if task.health == HEALTHY:
+                if healthy - 1 < floor:
+                    continue
+                healthy -= 1
+            elif stop_first:
+                if not may_stop_unhealthy:
+                    continue
+                may_stop_unhealthy = False  # one at a time (4.4)
+                self.replaced_in_flight.add(task.id)
+            elif healthy < floor:
+                continue  # its replacement is not healthy yet
+            chosen.append((task, reason))
+        for task, reason in chosen:
+            self.plane.stop_task(task, SERVICE_SCHEDULER_INITIATED, reason)
+        if chosen:
+            self.announce("stopped", [task for task, _reason in chosen])
+        elif room <= 0 and self.healthy == len(self.live) == self.not_stopped \
+                and any(kind == DRAIN for _t, _r, kind in self.replacing.values()):
             self._drain_blocked(now)
 
     def _drain_blocked(self, now: float) -> None:
@@ -204,28 +401,40 @@ class ServiceScheduler:
                 f"maximumPercent {self.max_percent} leaves no room to start a replacement and "
                 f"minimumHealthyPercent {self.min_percent} forbids stopping a task first.")
 
-    def _launch(self, missing: int) -> None:
+    def _launch(self) -> int:
+        """Launch the missing tasks of every deployment that launches, PRIMARY first."""
+        missing_total = self._missing()
+        if missing_total <= 0:
+            return 0
         now = self.env.now
         hold = self.backoff_until if self.backoff_until > self.throttle_until else self.throttle_until
         if now < hold:
             self.wake_no_later_than(hold)
-            return
+            return 0
         self.tokens = min(float(self.burst), self.tokens + (now - self.token_time) * self.rate)
         self.token_time = now
-        room = (self.desired * self.max_percent) // 100 - self.not_stopped
+        room = self._room()
         # Tolerate rounding (0.9999999999999998 tokens is one token), or the refill wake-up
         # below could land on this same instant again and again.
-        want = min(missing, room, int(self.tokens + _TOKEN_EPSILON))
+        allowed = min(room, int(self.tokens + _TOKEN_EPSILON))
         started: list[Task] = []
         failure = None
-        for _ in range(max(want, 0)):
-            task, decision = self.plane.launch(self.spec, self.group, self, "service", self.strategies,
-                                               self.constraints, self.placement_rng, math.inf)
-            if task is None:
-                failure = decision
+        for deployment in reversed(self.deployments):
+            if not deployment.launching:
+                continue
+            want = min(deployment.target - self._active(deployment), allowed - len(started))
+            self._launching = deployment
+            for _ in range(max(want, 0)):
+                task, decision = self.plane.launch(deployment.spec, self.group, self, "service", self.strategies,
+                                                   deployment.constraints, self.placement_rng, math.inf)
+                if task is None:
+                    failure = decision
+                    break
+                self.tokens -= 1.0
+                started.append(task)
+            if failure is not None:
                 break
-            self.tokens -= 1.0
-            started.append(task)
+        self._launching = None
         if started:
             if failure is None:  # only a launch that placed everything it tried ends the back-off
                 self.backoff_delay = 0.0
@@ -233,9 +442,22 @@ class ServiceScheduler:
             self.announce("started", started)
         if failure is not None:
             self._placement_failed(failure)
-        if failure is None and len(self.live) - len(self.draining) < self.desired and room > len(started):
+        elif missing_total > len(started) and room > len(started):
             # Short only because the launch-rate bucket is empty: wake when a token is back.
             self.wake_no_later_than(max(now + (1.0 - self.tokens) / self.rate, math.nextafter(now, math.inf)))
+        return len(started)
+
+    def adopt(self, task: Task) -> None:
+        """A task of this service was just created: it belongs to the deployment being launched."""
+        deployment = self._launching if self._launching is not None else self.primary
+        task.deployment = deployment
+        deployment.live[task.id] = task
+        deployment.not_stopped += 1
+        self.live[task.id] = task
+        self.not_stopped += 1
+        rules = self.plane.rules_of(task)
+        if rules.target_group is not None:
+            task.deregistration_s = float(rules.target_group.deregistration_delay)
 
     def _placement_failed(self, decision) -> None:  # noqa: ANN001
         now = self.env.now
@@ -263,28 +485,51 @@ class ServiceScheduler:
             self.plane.rec.service_event(self.name, "unable_to_start",
                                          f"service {self.name} is unable to consistently start tasks successfully.")
 
+    def _reset_throttle(self) -> None:
+        self.throttle_delay = 0.0
+        self.throttle_until = -math.inf
+        self.throttle_wave = self.plane.task_count
+
     def capacity_appeared(self) -> None:
         """Capacity was freed or registered; cut the back-off short only if configured to."""
         if self.retry.retry_on_capacity_change and self.backoff_until > self.env.now:
             self.backoff_until = self.env.now
             self.notify()
 
-    def _scale_in(self, extra: int) -> None:
-        draining = self.draining
-        starting = [t for t in self.live.values() if t.state in STARTING_STATES]
+    def _scale_in(self, deployment: Deployment, extra: int) -> None:
+        replacing = self.replacing
+        candidates = [t for t in deployment.live.values() if t.id not in replacing]
+        starting = [t for t in candidates if t.state in STARTING_STATES]
         chosen = list(reversed(starting))[:extra]  # newest not-yet-running tasks first
         remaining = extra - len(chosen)
         if remaining > 0:
-            running = [t for t in self.live.values() if t.state not in STARTING_STATES and t.id not in draining]
+            running = [t for t in candidates if t.state not in STARTING_STATES]
             slots = self.plane.np_slots(running)
             picks = choose_tasks_to_stop(slots, remaining, self.plane.cluster.view, self.strategies, self.group,
-                                         self.placement_rng, demand=self.spec.demand)
+                                         self.placement_rng, demand=deployment.spec.demand)
             chosen.extend(running[int(k)] for k in picks)
-        reason = f"Scaling activity initiated by (deployment {self.deployment_id})"
+        reason = f"Scaling activity initiated by (deployment {deployment.id})"
         for task in chosen:
             self.plane.stop_task(task, SERVICE_SCHEDULER_INITIATED, reason)
         if chosen:
             self.announce("stopped", chosen)
+
+    # ------------------------------------------------------------------ replacing tasks
+    def replace(self, task: Task, reason: str, kind: str) -> None:
+        """Replace ``task`` (it stops once its replacement is healthy, or stop-first); ``kind``: DRAIN | HEALTH."""
+        if task.id in self.replacing or not task.desired_running:
+            return
+        self.replacing[task.id] = (task, reason, kind)
+        task.deployment.replacing += 1
+        self.steady = False
+        self.notify()
+
+    def keep(self, task: Task) -> None:
+        """Stop replacing ``task`` (its instance is ACTIVE again)."""
+        entry = self.replacing.pop(task.id, None)
+        if entry is not None:
+            task.deployment.replacing -= 1
+            self.notify()
 
     # ------------------------------------------------------------------ task news
     def on_running(self, task: Task) -> None:
@@ -292,43 +537,132 @@ class ServiceScheduler:
         if self.throttle_delay > 0.0:  # a task reached RUNNING: the start-failure throttle resets
             self.throttle_delay = 0.0
             self.throttle_until = -math.inf
-            if len(self.live) - len(self.draining) < self.desired:
+            if self._missing() > 0:
                 self.notify()
-        if self.draining:
-            self.notify()  # a replacement may be RUNNING: a draining task can stop
-        self._check_steady()
+        if self.replacing:
+            self.notify()  # a replacement may be RUNNING: a task being replaced can stop
+
+    def on_health(self, task: Task, old: str, new: str, reason: str) -> None:
+        """The task's health changed (ECS's view; see ``health``)."""
+        if not task.desired_running:
+            return
+        if new == HEALTHY:
+            self.healthy += 1
+            deployment = task.deployment
+            if deployment.breaker is not None and deployment.breaker.reset_on_healthy_task:
+                deployment.failed_tasks = 0
+            self.notify()  # a replacement or a new deployment's task is healthy: something may move
+            self._check_progress()
+            return
+        if old == HEALTHY:
+            self.healthy -= 1
+        self.steady = False
+        grace_end = task.started_at + self.grace
+        if grace_end > self.env.now:
+            timer = self.env.timeout(grace_end - self.env.now)
+            timer.callbacks.append(lambda _event: self._unhealthy(task, reason))
+        else:
+            self._unhealthy(task, reason)
+
+    def _unhealthy(self, task: Task, reason: str) -> None:
+        if task.desired_running and task.health != HEALTHY:
+            self.replace(task, reason, HEALTH)
 
     def on_leaving(self, task: Task, old_state: str) -> None:
         """The task's desired status became STOPPED."""
+        deployment = task.deployment
         del self.live[task.id]
-        if self.draining:
-            self.draining.pop(task.id, None)
+        del deployment.live[task.id]
+        entry = self.replacing.pop(task.id, None)
+        if entry is not None:
+            deployment.replacing -= 1
+        if task.health == HEALTHY:
+            self.healthy -= 1
         if old_state == RUNNING:
             self.running -= 1
         elif task.stop_code == TASK_FAILED_TO_START:
             self._start_failed(task)
+            self._count_failure(deployment, "tasks failed to start")
+        if entry is not None and entry[2] == HEALTH and task.stop_reason == entry[1]:
+            self._count_failure(deployment, "tasks failed health checks")
         self.steady = False
-        if len(self.live) - len(self.draining) < self.desired:
+        if self._missing() > 0 or len(self.deployments) > 1:
             self.notify()
 
     def on_stopped(self, task: Task) -> None:
         self.not_stopped -= 1
-        if len(self.live) - len(self.draining) < self.desired:
+        task.deployment.not_stopped -= 1
+        self.replaced_in_flight.discard(task.id)
+        if self._missing() > 0 or self.replacing or len(self.deployments) > 1:
             self.notify()  # the maximumPercent bound may have been what held a launch back
-        self._check_steady()
+        self._check_progress()
 
     def set_desired(self, desired: int) -> None:
         """UpdateService with a new desiredCount."""
         old = self.desired
         self.desired = desired
+        self.primary.target = desired
         self.plane.rec.service_row(self.name, "desired_count", str(old), str(desired), float(desired))
         self.steady = False
         self.notify()
 
-    def _check_steady(self) -> None:
-        if not self.steady and self.running == self.desired and self.not_stopped == self.desired \
-                and not self.draining:
+    # ------------------------------------------------------------------ circuit breaker
+    def _count_failure(self, deployment: Deployment, why: str) -> None:
+        if deployment.breaker is None or deployment.rollout != IN_PROGRESS:
+            return
+        deployment.failed_tasks += 1
+        if deployment.failed_tasks >= deployment.threshold:
+            self._fail(deployment, why)
+
+    def _fail(self, deployment: Deployment, why: str) -> None:
+        """The circuit breaker trips: the rollout FAILED; roll back if asked and possible (4.6)."""
+        self._set_rollout(deployment, FAILED, f"deployment failed: {why} (circuit breaker: "
+                                              f"{deployment.failed_tasks} failed tasks)")
+        self.plane.rec.service_event(self.name, "deployment_failed",
+                                     f"service {self.name} (deployment {deployment.id}) deployment failed: {why}.")
+        target = self.completed
+        if not deployment.breaker.rollback or target is None or deployment is not self.primary:
+            return
+        self._demote(deployment)
+        if target in self.deployments:  # the last COMPLETED deployment still has tasks: PRIMARY again
+            self.deployments.remove(target)
+            self.deployments.append(target)
+            self._set_status(target, PRIMARY)
+            self._set_rollout(target, IN_PROGRESS)
+            target.target = self.desired
+            target.failed_tasks = 0
+            back = target
+        else:
+            back = self._new_deployment(target.spec, target.constraints, rollback_of=deployment)
+        self.plane.rec.service_event(self.name, "rollback",
+                                     f"service {self.name} rolling back to deployment {back.id}.")
+        self._reset_throttle()
+        self.notify()
+
+    # ------------------------------------------------------------------ progress
+    def _check_progress(self) -> None:
+        """Retire drained old deployments, complete the rollout, and note a steady state."""
+        primary = self.primary
+        for deployment in self.deployments[:-1]:
+            if deployment.not_stopped == 0 and deployment.target == 0:
+                self._set_status(deployment, INACTIVE)
+        self.deployments = [d for d in self.deployments if d.status != INACTIVE]
+        if primary.rollout == IN_PROGRESS and len(self.deployments) == 1 and self._active(primary) == self.desired \
+                and primary.not_stopped == self.desired \
+                and all(t.health == HEALTHY for t in primary.live.values()):
+            self._set_rollout(primary, COMPLETED)
+            self.completed = primary
+            if primary.created_at > 0.0 or self.created_deployments > 1:
+                self.plane.rec.service_event(self.name, "deployment_completed",
+                                             f"service {self.name} (deployment {primary.id}) deployment completed.")
+        if not self.steady and len(self.deployments) == 1 and not self.replacing \
+                and self.running == self.desired == self.healthy and self.not_stopped == self.desired:
             self.steady = True
             self.last_unable_start = None
             self.last_drain_blocked = None  # the cause is resolved: a new episode is news again
+            self.last_deadlock = None
             self.plane.rec.service_event(self.name, "steady_state", f"service {self.name} has reached a steady state.")
+
+    def _check_steady(self) -> None:
+        """Kept for callers of the core: the progress check includes the steady state."""
+        self._check_progress()

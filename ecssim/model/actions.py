@@ -1,4 +1,5 @@
-"""Operator actions at given times: updateService, stopTask, runTask, terminateInstance, drainInstance.
+"""Operator actions at given times: updateService, stopTask, runTask, terminateInstance, drainInstance,
+activateInstance.
 
 terminateInstance is an EC2 termination like a failure's (the fleet's Auto Scaling group
 replaces the instance), but it is no incident.
@@ -8,7 +9,14 @@ from __future__ import annotations
 
 import math
 
-from ..scenario.models import DrainInstance, RunTask, StopTask, TerminateInstance, UpdateService
+from ..scenario.models import (
+    ActivateInstance,
+    DrainInstance,
+    RunTask,
+    StopTask,
+    TerminateInstance,
+    UpdateService,
+)
 from .selection import select_instances
 from .task import RUNNING, USER_INITIATED
 
@@ -29,8 +37,20 @@ def _perform(world, action, name: str, rng):  # noqa: ANN001
     yield world.env.timeout(action.at)
     plane, rec = world.plane, world.plane.rec
     if isinstance(action, UpdateService):
-        rec.action(name, action.type, f"desiredCount={action.desired_count}", service=action.service)
-        plane.services[action.service].set_desired(action.desired_count)
+        changes = []
+        if action.desired_count is not None:
+            changes.append(f"desiredCount={action.desired_count}")
+        if action.task_definition is not None:
+            changes.append(f"taskDefinition={world.spec_for(action.task_definition).key}")
+        if action.force_new_deployment:
+            changes.append("forceNewDeployment")
+        rec.action(name, action.type, " ".join(changes), service=action.service)
+        service = plane.services[action.service]
+        if action.desired_count is not None:
+            service.set_desired(action.desired_count)
+        if action.task_definition is not None or action.force_new_deployment:
+            spec = world.spec_for(action.task_definition) if action.task_definition is not None else service.spec
+            service.update(spec, action.force_new_deployment)
     elif isinstance(action, StopTask):
         tasks = _tasks_to_stop(world, action, rng)
         rec.action(name, action.type, f"stop {' '.join(t.id for t in tasks) or 'nothing'}",
@@ -51,6 +71,11 @@ def _perform(world, action, name: str, rng):  # noqa: ANN001
         rec.action(name, action.type, " ".join(world.cluster.infos[s].id for s in slots) or "nothing")
         for slot in slots:
             world.ec2.terminate(slot, f"Instance terminated by the operator (action {name})")
+    elif isinstance(action, ActivateInstance):
+        slots = select_instances(world.cluster.infos, action.select, rng)
+        rec.action(name, action.type, " ".join(world.cluster.infos[s].id for s in slots) or "nothing")
+        for slot in slots:
+            plane.activate_instance(slot, f"UpdateContainerInstancesState ACTIVE (action {name})")
     elif isinstance(action, DrainInstance):
         slots = select_instances(world.cluster.infos, action.select, rng)
         rec.action(name, action.type, " ".join(world.cluster.infos[s].id for s in slots) or "nothing")

@@ -16,7 +16,10 @@ Which states take time (EC2 launch type; every transition is recorded, zero-leng
 - ACTIVATING: none (load balancers and service discovery come later).
 - RUNNING: until the task's own duration ends, it crashes or is OOM-killed (stopCode
   ``EssentialContainerExited``), or it is stopped.
-- DEACTIVATING: none (no load balancer deregistration yet).
+- DEACTIVATING: the target group's deregistration delay (``task.deregistration_s``, set by
+  the control plane from the service's target group; 300 s by default) when a RUNNING task
+  of a load-balanced service is stopped; none otherwise, nor when its essential container
+  exited by itself (the target is already failing; ecssim's simplification).
 - STOPPING: ``timing.containerStop`` capped by the stop timeout when the task is stopped;
   none when its essential container exited by itself.
 - DEPROVISIONING: ``timing.eniDetach`` for awsvpc tasks, else none.
@@ -260,6 +263,10 @@ class SimulatedAgent:
         """A stop was requested while RUNNING: SIGTERM, wait for exit (at most the stop timeout)."""
         rec = self.rec
         rec.task_state(task, DEACTIVATING)
+        if task.deregistration_s > 0.0:  # the load balancer drains the target first
+            yield self.env.timeout(task.deregistration_s)
+            if not self.alive:
+                return
         rec.task_state(task, STOPPING)
         yield self.env.timeout(min(self.timing.container_stop.sample(self.rng), task.spec.stop_timeout_s))
         if self.alive:

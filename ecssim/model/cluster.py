@@ -131,6 +131,11 @@ class Cluster:
         self.infos[slot].status = DRAINING
         self.view.active[slot] = False
 
+    def set_active(self, slot: int) -> None:
+        """UpdateContainerInstancesState ACTIVE on a DRAINING instance: tasks are placed there again."""
+        self.infos[slot].status = ACTIVE
+        self.view.active[slot] = True
+
     def deactivate(self, slot: int) -> None:
         """The instance is gone (INACTIVE): it never takes a task again."""
         self.infos[slot].status = INACTIVE

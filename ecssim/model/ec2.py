@@ -37,6 +37,7 @@ class Ec2:
             return
         agent.die()
         agent.terminated = True
+        self.plane.host_failed(slot, incident)
         delay = self.timing.instance_loss_detection_delay.sample(agent.rng)
         if delay <= 0.0:
             self.plane.terminate_instance(slot, reason, incident)
@@ -51,6 +52,7 @@ class Ec2:
         if not agent.alive:
             return
         agent.die()
+        self.plane.host_failed(slot, incident)
         timeout = self.timing.agent_heartbeat_timeout.sample(agent.rng)  # a dead host draws nothing else
         self._later(timeout, self.plane.agent_connection, slot, False, HEARTBEAT_TIMEOUT, incident)
         if terminate_after is not None:

@@ -9,7 +9,23 @@ Conventions (a public contract, see the README's "Tables" section):
 - missing strings are ``""`` and missing numbers ``nan`` (never ``None``), so that the
   CSV output is byte-identical from run to run;
 - ids are strings at this edge: tasks ``t-000001``, instances ``i-`` + 17 hex digits,
-  incidents ``inc-0001``, placement failures ``pf-000001``, services by their ``serviceName``.
+  incidents ``inc-0001``, placement failures ``pf-000001``, services by their ``serviceName``,
+  deployments ``ecs-svc/`` + 19 digits.
+
+Rows beyond plain state changes that the reports read (see ``ecssim.analysis``):
+- task *health* rows (``entity="task"``, ``event="health"``): ``from_state`` the previous
+  health (``UNKNOWN`` on a task's first), ``to_state`` ``HEALTHY`` or ``UNHEALTHY``, ``reason``
+  "" or why (``Task failed ELB health checks in (target-group tg-web)``); the task's
+  ``instance_id``, ``az``, ``service``, ``group``, ``task_definition``, ``incident_id`` as on
+  its state rows. Written only for service tasks (REPLICA and DAEMON) and only while the
+  task is RUNNING; its health ends, without a row, when it leaves RUNNING.
+- *deployment* rows (``entity="deployment"``, ``entity_id`` the deployment id, ``service``
+  the service, ``task_definition`` the deployment's ``family:revision``, ``incident_id`` ""):
+  ``event="state"`` rows carry the deployment status (``""`` -> ``PRIMARY`` when created,
+  ``PRIMARY`` -> ``ACTIVE`` when a newer one replaces it, ``ACTIVE``/``PRIMARY`` ->
+  ``INACTIVE`` when it ends); ``event="rollout"`` rows carry the rolloutState (``""`` ->
+  ``IN_PROGRESS`` at creation, then ``COMPLETED`` or ``FAILED``, with ``reason`` saying why
+  it failed) and ``value`` = the deployment's failedTasks at that moment.
 """
 
 from __future__ import annotations
@@ -22,20 +38,20 @@ NAN = math.nan
 #: with a ``startTime``, ``timestamp``).
 EVENT_COLUMNS: tuple[str, ...] = (
     "time_s",  # float, simulated seconds
-    "entity",  # "task" | "instance" | "service" | "fault" | "action"
-    "entity_id",  # task id, instance id, service name, incident id or action name
-    "event",  # "state" for a state change; otherwise a named non-state row (see README)
-    "from_state",  # previous state ("" when the entity is new)
-    "to_state",  # new state (for non-state rows: a detail such as the fault kind)
-    "reason",  # stoppedReason for tasks, human text otherwise
+    "entity",  # "task" | "instance" | "service" | "deployment" | "fault" | "action"
+    "entity_id",  # task id, instance id, service name, deployment id, incident id or action name
+    "event",  # "state" for a state change; otherwise a named row ("health", "rollout", ...; README)
+    "from_state",  # previous state, health or rolloutState ("" when the entity is new)
+    "to_state",  # new state (for other rows: a detail such as the fault kind)
+    "reason",  # stoppedReason for tasks, why a rollout FAILED, human text otherwise
     "stop_code",  # ECS stopCode for tasks reaching STOPPED ("" when ECS gives none)
     "instance_id",  # instance involved ("" if none)
     "az",  # availability zone of that instance ("" if none)
     "service",  # service name for service tasks/events ("" otherwise)
     "group",  # ECS task group (service:<name>, family:<family> or a RunTask group)
-    "task_definition",  # family:revision of the task, "" for non-task rows
+    "task_definition",  # family:revision of the task or deployment, "" for other rows
     "incident_id",  # the fault occurrence that caused this row ("" if none)
-    "value",  # a number carried by the row (desired count for service rows), else nan
+    "value",  # a number: desired count on service rows, failedTasks on rollout rows; else nan
 )
 
 #: One row per task created (ECS creates a task only once it has been placed).
@@ -86,6 +102,21 @@ PLACEMENT_FAILURE_COLUMNS: tuple[str, ...] = (
     "started_by",
     "reason",  # RESOURCE:CPU, RESOURCE:MEMORY, RESOURCE:PORTS, AGENT, NO_INSTANCES, ...
     "closest_instance_id",  # "" when there was no instance at all
+)
+
+#: One row per deployment of the ``deployments`` table. The log keeps no list of these: the
+#: analysis recomputes them from the deployment rows of ``events`` (see module docstring).
+DEPLOYMENT_COLUMNS: tuple[str, ...] = (
+    "deployment_id",  # ecs-svc/0123456789012345678
+    "service",
+    "task_definition",  # family:revision the deployment runs
+    "created_at_s",  # time of its first row (PRIMARY, IN_PROGRESS)
+    "status",  # last status: PRIMARY | ACTIVE | INACTIVE
+    "rollout_state",  # last rolloutState: IN_PROGRESS | COMPLETED | FAILED
+    "rollout_state_reason",  # reason of its last rollout row
+    "ended_at_s",  # time of its rollout row to COMPLETED or FAILED (nan while IN_PROGRESS)
+    "failed_tasks",  # value (failedTasks) of its last rollout row (nan if none)
+    "duration_s",  # ended_at_s - created_at_s
 )
 
 #: One row per message ECS would show in a service's event log.

@@ -38,6 +38,7 @@ from ..scenario.models import (
     AgentDisconnect,
     AzOutage,
     FailedStart,
+    HealthCheckFailure,
     InstanceFailure,
     InstanceSelector,
     MemoryUse,
@@ -147,6 +148,33 @@ class MemoryKill(TaskTarget):
         return self.ramp * limit / use if use > limit else math.inf
 
 
+class HealthFailure(TaskTarget):
+    """Decides, one draw per task reaching RUNNING, whether and when its application fails its health checks."""
+
+    kind = "health_check_failure"
+    __slots__ = ("probability", "time_to_failure", "start", "end", "plane")
+
+    def __init__(self, fault: HealthCheckFailure, name: str, rng, plane) -> None:  # noqa: ANN001
+        super().__init__(fault, name, rng)
+        self.probability = fault.probability
+        self.time_to_failure = fault.time_to_failure
+        self.start = fault.start
+        self.end = fault.end if fault.end is not None else math.inf
+        self.plane = plane
+
+    def draw(self, task, now: float) -> float:  # noqa: ANN001
+        """Delay from RUNNING (now) to the application failing (inf if this task is not hit)."""
+        if not self.applies(task) or not self.start <= now < self.end:
+            return math.inf
+        if self.probability < 1.0 and float(self.rng.random()) >= self.probability:
+            return math.inf
+        return self.time_to_failure.sample(self.rng) if self.time_to_failure is not None else 0.0
+
+    def record(self, task) -> str:  # noqa: ANN001
+        """The failure was noticed now: open its incident and return its id."""
+        return self.plane.record_crash(task, self)
+
+
 def install_faults(world) -> None:  # noqa: ANN001
     """Start the processes of every fault in the scenario."""
     for position, fault in enumerate(world.scenario.faults):
@@ -156,6 +184,8 @@ def install_faults(world) -> None:  # noqa: ANN001
             world.plane.crash_faults.setdefault(fault.service, []).append(CrashRuntime(fault, name, rng))
         elif isinstance(fault, FailedStart):
             world.plane.start_faults.append(StartFailure(fault, name, rng))
+        elif isinstance(fault, HealthCheckFailure):
+            world.plane.health.failure_faults.append(HealthFailure(fault, name, rng, world.plane))
         elif isinstance(fault, MemoryUse):
             limits = {td.key: hard_memory_limit_mib(td) for td in world.scenario.task_definitions}
             world.plane.oom_faults.append(MemoryKill(fault, name, rng, limits))

@@ -53,7 +53,30 @@ class Recorder:
             task.incident, NAN,
         ))
 
+    def task_health(self, task: Task, new_health: str, reason: str = "") -> None:
+        """Record a service task's health changing (``event="health"``) and tell the listener."""
+        old = task.health
+        task.health = new_health
+        slot = task.slot
+        self._events.append((
+            self.env.now, "task", task.id, "health", old, new_health,
+            reason, "", self.instance_ids[slot], self.instance_azs[slot],
+            task.service.name if task.service is not None else "", task.group, task.spec.key,
+            task.incident, NAN,
+        ))
+        listener = self.listener
+        if listener is not None:
+            listener.on_task_health(task, old, new_health, reason)
+
     # ------------------------------------------------------------------ other entities
+    def deployment(self, deployment_id: str, service: str, task_definition: str, event: str, old: str, new: str,
+                   reason: str = "", value: float = NAN) -> None:
+        """A service deployment's status (``event="state"``) or rolloutState (``event="rollout"``) changed."""
+        self._events.append((
+            self.env.now, "deployment", deployment_id, event, old, new, reason, "", "", "", service, "",
+            task_definition, "", value,
+        ))
+
     def instance_state(self, slot: int, old: str, new: str, reason: str = "", incident: str = "") -> None:
         self._events.append((
             self.env.now, "instance", self.instance_ids[slot], "state", old, new, reason, "",

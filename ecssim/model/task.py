@@ -28,6 +28,11 @@ TASK_FAILED_TO_START = "TaskFailedToStart"
 ESSENTIAL_EXIT_REASON = "Essential container in task exited"
 OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
 
+# Task health (ecs-reference 1.2): a service task's health while RUNNING.
+UNKNOWN = "UNKNOWN"
+HEALTHY = "HEALTHY"
+UNHEALTHY = "UNHEALTHY"
+
 
 def host_terminated_reason(instance_id: str) -> str:
     """ECS's stoppedReason for a task whose instance was terminated under it."""
@@ -64,6 +69,10 @@ class Task:
         "cpu",
         "memory",
         "cp_held",
+        "deployment",
+        "health",
+        "started_at",
+        "deregistration_s",
     )
 
     def __init__(self, num: int, spec, group: str, service, started_by: str, slot: int, duration: float) -> None:
@@ -86,6 +95,10 @@ class Task:
         self.cpu = spec.demand.cpu
         self.memory = spec.demand.memory_mib
         self.cp_held = True  # the control-plane ledger holds its resources
+        self.deployment = None  # the service deployment that launched it (None for standalone tasks)
+        self.health = ""  # "" until RUNNING; then UNKNOWN, HEALTHY or UNHEALTHY (ECS's view)
+        self.started_at = math.nan  # startedAt: when it reached RUNNING
+        self.deregistration_s = 0.0  # load balancer deregistration delay spent DEACTIVATING when stopped
 
     @property
     def service_name(self) -> str:

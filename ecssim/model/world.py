@@ -11,6 +11,7 @@ from pathlib import Path
 import simpy
 
 from ..control.daemon import DaemonScheduler
+from ..control.health import health_rules
 from ..control.plane import ControlPlane
 from ..control.service import ServiceScheduler
 from ..placement import DEFAULT_RUNTASK_STRATEGY, DEFAULT_SERVICE_STRATEGY
@@ -109,10 +110,14 @@ class World:
             constraints = self.constraints_for(model.placement_constraints, spec)
             rng = self.streams.get("service", model.service_name)
             placement_rng = self.streams.get("placement", f"service:{model.service_name}")
+            rules_for = self._rules_for(model)
             if model.scheduling_strategy == "DAEMON":
-                service = DaemonScheduler(self.plane, model, spec, constraints, rng, placement_rng)
+                service = DaemonScheduler(self.plane, model, spec, constraints, rng, placement_rng, rules_for)
             else:
-                service = ServiceScheduler(self.plane, model, spec, constraints, strategies, rng, placement_rng)
+                service = ServiceScheduler(
+                    self.plane, model, spec, constraints, strategies, rng, placement_rng,
+                    constraints_for=lambda s, m=model: self.constraints_for(m.placement_constraints, s),
+                    rules_for=rules_for)
             self.plane.services[service.name] = service
             dc = model.deployment_configuration
             self.log.services.append((service.name, spec.key, model.scheduling_strategy, model.desired_count,
@@ -130,6 +135,17 @@ class World:
         for service in self.plane.services.values():
             if service.kind == "REPLICA" and len(service.live) < service.desired:
                 service.notify()
+
+    def _rules_for(self, model):  # noqa: ANN001, ANN202
+        """spec -> the health rules of the service's tasks of that task definition."""
+        groups = {g.target_group_arn: g for g in self.scenario.target_groups}
+        healthy_after = float(self.scenario.timing.healthy_after_running)
+
+        def rules(spec: TaskSpec):  # noqa: ANN202
+            containers = self._task_definitions[spec.key].container_definitions
+            return health_rules(containers, model.load_balancers, groups, healthy_after)
+
+        return rules
 
     def _warm_start_services(self) -> None:
         """Place every service's desired tasks RUNNING at t=0, round-robin over the services."""

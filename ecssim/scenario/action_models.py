@@ -1,5 +1,5 @@
 """Scenario models of operator actions at given times: updateService, stopTask, runTask,
-terminateInstance and drainInstance."""
+terminateInstance, drainInstance and activateInstance."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import (
     Field,
+    model_validator,
 )
 
 from .distributions import Distribution, Duration
@@ -15,13 +16,26 @@ from .sections import InstanceSelector, Section
 
 
 class UpdateService(Section):
-    """Change a service's desiredCount at a time (a new task definition comes with deployments)."""
+    """UpdateService at a time: a new desiredCount, and/or a new deployment (ecs-reference 4.5).
+
+    A ``taskDefinition`` different from the service's current one, or ``forceNewDeployment``,
+    starts a rolling deployment: the new deployment becomes PRIMARY and replaces the tasks of
+    the older ones within ``maximumPercent`` / ``minimumHealthyPercent``.
+    """
 
     type: Literal["updateService"]
     name: str | None = None
     at: Duration
     service: str
-    desired_count: int = Field(ge=0, le=5000)
+    desired_count: int | None = Field(default=None, ge=0, le=5000)
+    task_definition: str | None = Field(default=None, description="family or family:revision to deploy.")
+    force_new_deployment: bool = False
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> UpdateService:
+        if self.desired_count is None and self.task_definition is None and not self.force_new_deployment:
+            raise ValueError("give desiredCount, taskDefinition or forceNewDeployment: true")
+        return self
 
 
 class StopTask(Section):
@@ -76,5 +90,18 @@ class DrainInstance(Section):
     select: InstanceSelector
 
 
-Action = Annotated[UpdateService | StopTask | RunTask | TerminateInstance | DrainInstance,
+class ActivateInstance(Section):
+    """The operator sets DRAINING instances back to ACTIVE (UpdateContainerInstancesState ACTIVE, 5.3).
+
+    Tasks placed there again; the services stop replacing the tasks still RUNNING on them.
+    Selected instances that are not DRAINING are left alone.
+    """
+
+    type: Literal["activateInstance"]
+    name: str | None = None
+    at: Duration
+    select: InstanceSelector
+
+
+Action = Annotated[UpdateService | StopTask | RunTask | TerminateInstance | DrainInstance | ActivateInstance,
                    Field(discriminator="type")]

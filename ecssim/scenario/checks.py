@@ -19,6 +19,7 @@ from .ecs_objects import MAX_CONSTRAINTS, PlacementConstraint, TaskDefinition
 from .models import (
     AzOutage,
     FailedStart,
+    HealthCheckFailure,
     InstanceFailure,
     InstanceSelector,
     MemoryUse,
@@ -67,6 +68,7 @@ def check_scenario(scenario: Scenario) -> tuple[Problems, list[str]]:
     _check_places(scenario, errors)
     _check_times(scenario, errors, warnings)
     _check_faults(scenario, errors)
+    _check_health(scenario, errors)
     _check_placement(scenario, errors, warnings)
     for i, td in enumerate(scenario.task_definitions):
         td_errors, td_warnings = check_task_definition(
@@ -128,6 +130,7 @@ def _check_unique(scenario: Scenario, errors: Problems) -> None:
         "workloads": ("name", [w.name for w in scenario.workloads]),
         "faults": ("name", [f.name for f in scenario.faults]),
         "actions": ("name", [a.name for a in scenario.actions]),
+        "targetGroups": ("targetGroupArn", [g.target_group_arn for g in scenario.target_groups]),
     }
     for section, (field, names) in groups.items():
         dup = _duplicates(names)
@@ -149,11 +152,11 @@ def _check_references(scenario: Scenario, errors: Problems) -> None:
     ]
     refs += [(f"workloads[{i}].taskDefinition", w.task_definition) for i, w in enumerate(scenario.workloads)]
     refs += [(f"faults[{i}].taskDefinition", f.task_definition) for i, f in enumerate(scenario.faults)
-             if isinstance(f, (FailedStart, MemoryUse)) and f.task_definition is not None]
+             if isinstance(f, (FailedStart, MemoryUse, HealthCheckFailure)) and f.task_definition is not None]
     refs += [
         (f"actions[{i}].taskDefinition", a.task_definition)
         for i, a in enumerate(scenario.actions)
-        if isinstance(a, RunTask)
+        if isinstance(a, RunTask) or (isinstance(a, UpdateService) and a.task_definition is not None)
     ]
     for path, ref in refs:
         if resolve_task_definition(tds, ref) is None:
@@ -161,7 +164,7 @@ def _check_references(scenario: Scenario, errors: Problems) -> None:
     services = {s.service_name for s in scenario.services}
     named = [
         (f"faults[{i}].service", f.service) for i, f in enumerate(scenario.faults)
-        if isinstance(f, (TaskCrash, FailedStart, MemoryUse)) and f.service is not None
+        if isinstance(f, (TaskCrash, FailedStart, MemoryUse, HealthCheckFailure)) and f.service is not None
     ]
     named += [
         (f"actions[{i}].service", a.service)
@@ -180,8 +183,12 @@ def _check_references(scenario: Scenario, errors: Problems) -> None:
         if isinstance(action, StopTask) and action.service is None and not action.task_ids:
             errors.append((f"actions[{i}]", "stopTask needs a service or taskIds"))
         if isinstance(action, UpdateService) and action.service in daemons:
-            errors.append((f"actions[{i}].desiredCount",
-                           f"service {action.service!r} is a DAEMON service: its desired count follows the instances"))
+            if action.desired_count is not None:
+                errors.append((f"actions[{i}].desiredCount", f"service {action.service!r} is a DAEMON service: "
+                                                             "its desired count follows the instances"))
+            if action.task_definition is not None or action.force_new_deployment:
+                errors.append((f"actions[{i}]", f"service {action.service!r} is a DAEMON service: deployments of "
+                                                "DAEMON services are not simulated yet (REPLICA services only)"))
 
 
 def _selectors(scenario: Scenario) -> list[tuple[str, InstanceSelector]]:
@@ -257,7 +264,8 @@ def _check_faults(scenario: Scenario, errors: Problems) -> None:
                     select.count is not None or select.fraction is not None):
                 errors.append((f"{path}.select", "with timeToFailure every matching instance draws its own "
                                                  "time to failure: count and fraction do not apply"))
-        if isinstance(fault, (FailedStart, MemoryUse)) and (fault.service is None) == (fault.task_definition is None):
+        if isinstance(fault, (FailedStart, MemoryUse, HealthCheckFailure)) \
+                and (fault.service is None) == (fault.task_definition is None):
             errors.append((path, "give service or taskDefinition, exactly one"))
         if isinstance(fault, MemoryUse):
             _check_hard_limit(scenario, fault, path, errors)
@@ -266,6 +274,44 @@ def _check_faults(scenario: Scenario, errors: Problems) -> None:
         if isinstance(fault, (InstanceFailure, AzOutage)) and fault.terminate_after is not None \
                 and fault.mode != "impaired":
             errors.append((f"{path}.terminateAfter", "applies to mode: impaired (a terminated instance is gone)"))
+
+
+def _has_container_health_check(td: TaskDefinition) -> bool:
+    return any(c.essential and c.health_check is not None for c in td.container_definitions)
+
+
+def _check_health(scenario: Scenario, errors: Problems) -> None:
+    """Load balancer container names exist; a healthCheckFailure has something that notices it."""
+    tds = scenario.task_definitions
+    for i, service in enumerate(scenario.services):
+        td = resolve_task_definition(tds, service.task_definition)
+        if td is None:
+            continue
+        names = [c.name for c in td.container_definitions]
+        for k, lb in enumerate(service.load_balancers):
+            if lb.container_name is not None and lb.container_name not in names:
+                errors.append((f"services[{i}].loadBalancers[{k}].containerName",
+                               f"{lb.container_name!r} is not a container of {td.key}; its containers: "
+                               f"{', '.join(names)}"))
+    for i, fault in enumerate(scenario.faults):
+        if not isinstance(fault, HealthCheckFailure):
+            continue
+        if fault.service is not None:
+            services = [s for s in scenario.services if s.service_name == fault.service]
+            checked = [resolve_task_definition(tds, s.task_definition) for s in services]
+        else:
+            td = resolve_task_definition(tds, fault.task_definition or "")
+            family = task_definition_name(fault.task_definition or "").partition(":")[0]
+            services = [s for s in scenario.services
+                        if task_definition_name(s.task_definition).partition(":")[0] == family]
+            checked = [td]
+        if not services and fault.service is not None:
+            continue  # an unknown service: reported with the references
+        noticed = any(s.load_balancers for s in services) or any(
+            t is not None and _has_container_health_check(t) for t in checked)
+        if not noticed:
+            errors.append((f"faults[{i}]", "nothing would notice this failure: the tasks have no container health "
+                                           "check on an essential container and no load balancer"))
 
 
 def _check_spot(scenario: Scenario, fault: SpotInterruption, path: str, errors: Problems) -> None:

@@ -29,6 +29,10 @@ MODEL_SHAPES: dict[str, tuple[str, ...]] = {
     "PlacementConstraint": ("PlacementConstraint", "TaskDefinitionPlacementConstraint"),
     "TaskDefinitionPlacementConstraint": ("TaskDefinitionPlacementConstraint",),
     "ResourceRequirement": ("ResourceRequirement",),
+    "HealthCheck": ("HealthCheck",),
+    "LoadBalancer": ("LoadBalancer",),
+    "DeploymentCircuitBreaker": ("DeploymentCircuitBreaker",),
+    "ThresholdConfiguration": ("ThresholdConfiguration",),
 }
 
 DATA_FILE = "ecs_fields.json"

@@ -154,8 +154,23 @@ class ResourceRequirement(EcsModel):
         return int(self.value) if self.type == "GPU" else 0
 
 
+class HealthCheck(EcsModel):
+    """A container health check (ECS ``HealthCheck``, ecs-reference 1.2); only its timing is simulated.
+
+    ecssim takes the first check, ``interval`` after the container starts, as the one that
+    makes the container HEALTHY; a failing application makes it UNHEALTHY after ``retries``
+    failed checks (``retries`` x ``interval``), failures within ``startPeriod`` not counting.
+    """
+
+    command: list[str] = Field(min_length=1)
+    interval: int = Field(default=30, ge=5, le=300)
+    timeout: int = Field(default=5, ge=2, le=60)
+    retries: int = Field(default=3, ge=1, le=10)
+    start_period: int = Field(default=0, ge=0, le=300)
+
+
 class ContainerDefinition(EcsModel):
-    """One container of a task definition (the fields that decide placement and stopping)."""
+    """One container of a task definition (the fields that decide placement, health and stopping)."""
 
     name: str = Field(min_length=1, max_length=255)
     image: str = ""
@@ -166,6 +181,7 @@ class ContainerDefinition(EcsModel):
     port_mappings: list[PortMapping] = Field(default_factory=list)
     stop_timeout: int | None = Field(default=None, ge=0, le=120 * 60)
     resource_requirements: list[ResourceRequirement] = Field(default_factory=list)
+    health_check: HealthCheck | None = None
 
     @property
     def gpus(self) -> int:
@@ -308,11 +324,59 @@ class TaskDefinition(EcsModel):
         return f"{self.family}:{self.revision}"
 
 
+class ThresholdConfiguration(EcsModel):
+    """How many failed tasks trip the circuit breaker (2026 API, ecs-reference 4.6).
+
+    ``BOUNDED_PERCENT``: ceil(value% x desiredCount) clamped to [minimum, 200] (the minimum is
+    ``timing.circuitBreakerMinimumThreshold``, 3); ``UNBOUNDED_PERCENT``: ceil(value% x
+    desiredCount), at least 1; ``COUNT``: ``value`` tasks.
+    """
+
+    type: Literal["BOUNDED_PERCENT", "UNBOUNDED_PERCENT", "COUNT"] = "BOUNDED_PERCENT"
+    value: int = Field(default=50, ge=1)
+
+
+class DeploymentCircuitBreaker(EcsModel):
+    """The deployment circuit breaker (ecs-reference 4.6): fail (and optionally roll back) a bad deployment."""
+
+    enable: bool
+    rollback: bool
+    reset_on_healthy_task: bool = Field(
+        default=True, description="True: count consecutive failures (a HEALTHY task resets); false: cumulative."
+    )
+    threshold_configuration: ThresholdConfiguration = Field(default_factory=ThresholdConfiguration)
+
+
 class DeploymentConfiguration(EcsModel):
     """The bounds on a service's task count while it replaces or deploys tasks (section 4.5)."""
 
     maximum_percent: int = Field(default=200, ge=100, le=2000)
     minimum_healthy_percent: int = Field(default=100, ge=0, le=100)
+    deployment_circuit_breaker: DeploymentCircuitBreaker | None = None
+
+
+class LoadBalancer(EcsModel):
+    """A service's load balancer target (ECS ``LoadBalancer``): the target group its tasks register in.
+
+    The target group's health check timing comes from the scenario's ``targetGroups`` entry
+    with this ``targetGroupArn`` (or ``loadBalancerName``), else from ELB's defaults.
+    """
+
+    target_group_arn: str | None = None
+    load_balancer_name: str | None = None
+    container_name: str | None = None
+    container_port: int | None = Field(default=None, ge=0, le=65535)
+
+    @model_validator(mode="after")
+    def _names_a_target(self) -> LoadBalancer:
+        if not (self.target_group_arn or self.load_balancer_name):
+            raise ValueError("give targetGroupArn (or loadBalancerName for a Classic Load Balancer)")
+        return self
+
+    @property
+    def target_group(self) -> str:
+        """The target group (or Classic Load Balancer) this entry names."""
+        return self.target_group_arn or self.load_balancer_name or ""
 
 
 class Service(EcsModel):
@@ -326,6 +390,11 @@ class Service(EcsModel):
     placement_strategy: PlacementStrategies = None
     placement_constraints: PlacementConstraints = Field(default_factory=list)
     deployment_configuration: DeploymentConfiguration = Field(default_factory=DeploymentConfiguration)
+    load_balancers: list[LoadBalancer] = Field(default_factory=list)
+    health_check_grace_period_seconds: int = Field(default=0, ge=0, le=2147483647)
+    availability_zone_rebalancing: Literal["ENABLED", "DISABLED"] = Field(
+        default="ENABLED", description="CreateService's default (ecs-reference 4.7)."
+    )
 
     @field_validator("launch_type", mode="before")
     @classmethod

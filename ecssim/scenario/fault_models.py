@@ -1,5 +1,5 @@
 """Scenario models of faults: instance failures, AZ outages, agent disconnects, Spot
-interruptions and task-level faults (crashes, failed starts, memory use).
+interruptions and task-level faults (crashes, failed starts, memory use, health-check failures).
 
 Each fault occurrence is an incident in the ``recovery`` table (failed starts excepted: they
 take no running capacity away). See the README's "faults" section for the ECS behaviour behind
@@ -178,5 +178,32 @@ class SpotInterruption(Section):
     select: InstanceSelector = Field(default_factory=lambda: InstanceSelector(count=1))
 
 
+class HealthCheckFailure(Section):
+    """The application in tasks of a service or task definition stops answering its health checks.
+
+    Each task reaching RUNNING within [start, end) is hit with ``probability``; its
+    application fails ``timeToFailure`` after RUNNING (0: at once, a bad deploy). The failure
+    is noticed by the task's container health check (UNHEALTHY after ``retries`` x
+    ``interval``, failures within ``startPeriod`` not counting, 1.2) and by its load
+    balancer's target group (unhealthy after ``unhealthyThresholdCount`` x
+    ``healthCheckIntervalSeconds``), whichever comes first; the service scheduler then
+    replaces the task (4.4). Each hit task is a ``health_check_failure`` incident once noticed.
+    """
+
+    type: Literal["healthCheckFailure"]
+    name: str | None = None
+    service: str | None = Field(default=None, description="Tasks of this service (or give taskDefinition).")
+    task_definition: str | None = Field(
+        default=None,
+        description="Tasks of this task definition: family:revision, or a bare family for all its revisions.",
+    )
+    probability: float = Field(default=1.0, ge=0, le=1, description="Chance that a task is hit (a draw per task).")
+    time_to_failure: Distribution | None = Field(
+        default=None, description="RUNNING to the application failing (default: at once)."
+    )
+    start: Duration = 0.0
+    end: Duration | None = None
+
+
 Fault = Annotated[InstanceFailure | AzOutage | AgentDisconnect | TaskCrash | FailedStart | MemoryUse
-                  | SpotInterruption, Field(discriminator="type")]
+                  | SpotInterruption | HealthCheckFailure, Field(discriminator="type")]

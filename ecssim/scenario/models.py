@@ -19,6 +19,7 @@ from pydantic import (
 
 from .action_models import (  # noqa: F401  (re-exported: the scenario's actions)
     Action,
+    ActivateInstance,
     DrainInstance,
     RunTask,
     StopTask,
@@ -34,6 +35,7 @@ from .fault_models import (  # noqa: F401  (re-exported: the scenario's faults)
     FailedStart,
     FailureMode,
     Fault,
+    HealthCheckFailure,
     InstanceFailure,
     MemoryUse,
     SizeDistribution,
@@ -41,6 +43,7 @@ from .fault_models import (  # noqa: F401  (re-exported: the scenario's faults)
     TaskCrash,
 )
 from .sections import InstanceSelector, Rate, Section, SizeMiB  # noqa: F401  (re-exported)
+from .target_groups import TargetGroup
 
 # --------------------------------------------------------------------------- cluster
 
@@ -262,6 +265,14 @@ class Timing(Section):
         ge=0,
         description="EC2 Spot interruption notice to termination (2 minutes, 5.3).",
     )
+    circuit_breaker_minimum_threshold: int = Field(
+        default=3,
+        ge=1,
+        description=(
+            "Lower clamp of the deployment circuit breaker's BOUNDED_PERCENT threshold: 3 (2026 API); 10 in the "
+            "2023 guide (4.6)."
+        ),
+    )
     asg_replacement_delay: Distribution = Field(
         default_factory=lambda: Constant(value=0),
         description=(
@@ -343,6 +354,9 @@ class Scenario(Section):
     cluster: Cluster
     task_definitions: list[TaskDefinition] = Field(default_factory=list)
     services: list[Service] = Field(default_factory=list)
+    target_groups: list[TargetGroup] = Field(
+        default_factory=list, description="Health check timing of the target groups services name (ELB defaults otherwise)."
+    )
     workloads: list[Workload] = Field(default_factory=list)
     faults: list[Fault] = Field(default_factory=list)
     actions: list[Action] = Field(default_factory=list)

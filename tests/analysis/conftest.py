@@ -18,6 +18,8 @@ class LogBuilder:
         self.log = EventLog()
         self.instance_az: dict[str, str] = {}
         self._task: dict[str, dict] = {}
+        self._health: dict[str, str] = {}
+        self._deployment: dict[str, dict] = {}
 
     def row(self, time_s: float, entity: str, entity_id: str, event: str, **fields) -> None:
         values = {c: "" for c in EVENT_COLUMNS} | {"value": math.nan}
@@ -74,8 +76,10 @@ class LogBuilder:
              memory: int = 512, created: float = 0.0, running: float | None = None,
              stopping: float | None = None, stopped: float | None = None,
              killed: float | None = None, incident: str = "", reason: str = "",
-             stop_code: str = "", pull: tuple[float, float] | None = None) -> None:
-        """A task lifecycle. ``stopping``: stop decided (ECS path); ``killed``: host gone."""
+             stop_code: str = "", pull: tuple[float, float] | None = None,
+             healthy: float | None = None) -> None:
+        """A task lifecycle. ``stopping``: stop decided (ECS path); ``killed``: host gone;
+        ``healthy``: time of a health row to HEALTHY (written just after the RUNNING rows)."""
         group = f"service:{service}" if service else "family:batch"
         self._task[tid] = {"instance_id": instance, "az": self.instance_az[instance],
                            "service": service, "group": group, "task_definition": "web:1"}
@@ -94,6 +98,8 @@ class LogBuilder:
             row(running, tid, "state", "PENDING", "ACTIVATING")
             row(running, tid, "state", "ACTIVATING", "RUNNING")
             state = "RUNNING"
+        if healthy is not None:
+            self.health(healthy, tid, "HEALTHY")
         stop = {"reason": reason, "stop_code": stop_code, "incident_id": incident}
         if stopping is not None:
             if state == "RUNNING":
@@ -109,6 +115,40 @@ class LogBuilder:
         elif killed is not None:
             row(killed, tid, "state", state, "STOPPED", **stop)
             row(killed, tid, "host_released")
+
+    def health(self, time_s: float, tid: str, to: str, reason: str = "") -> None:
+        """A health row of task ``tid`` (HEALTHY or UNHEALTHY); call in time order per task."""
+        before = self._health.get(tid, "UNKNOWN")
+        self._health[tid] = to
+        self._task_row(time_s, tid, "health", before, to, reason=reason)
+
+    def deployment_row(self, time_s: float, did: str, event: str, frm: str, to: str,
+                       reason: str = "", value: float = math.nan) -> None:
+        """One row of deployment ``did`` (``event`` is ``state`` or ``rollout``)."""
+        self.row(time_s, "deployment", did, event, from_state=frm, to_state=to,
+                 reason=reason, value=value, **self._deployment[did])
+
+    def deployment(self, did: str, service: str, created: float, *,
+                   task_definition: str = "web:1", completed: float | None = None,
+                   failed: float | None = None, reason: str = "", failed_tasks: int = 0,
+                   replaced: float | None = None, inactive: float | None = None) -> None:
+        """A deployment: created PRIMARY/IN_PROGRESS; then COMPLETED or FAILED (with
+        ``reason`` and ``failed_tasks``); ``replaced``: PRIMARY -> ACTIVE; ``inactive``: ends."""
+        self._deployment[did] = {"service": service, "task_definition": task_definition}
+        row = self.deployment_row
+        row(created, did, "state", "", "PRIMARY")
+        row(created, did, "rollout", "", "IN_PROGRESS", value=0.0)
+        if completed is not None:
+            row(completed, did, "rollout", "IN_PROGRESS", "COMPLETED", value=float(failed_tasks))
+        if failed is not None:
+            row(failed, did, "rollout", "IN_PROGRESS", "FAILED", reason=reason,
+                value=float(failed_tasks))
+        status = "PRIMARY"
+        if replaced is not None:
+            row(replaced, did, "state", "PRIMARY", "ACTIVE")
+            status = "ACTIVE"
+        if inactive is not None:
+            row(inactive, did, "state", status, "INACTIVE")
 
     def build(self) -> EventLog:
         order = sorted(range(len(self.rows)), key=lambda i: (self.rows[i][0], i))
@@ -138,18 +178,21 @@ def tiny(builder: LogBuilder) -> EventLog:
 
 
 def outage_log(b: LogBuilder) -> EventLog:
-    """Service web (desired 2) loses both tasks to an instance failure; two replacements."""
+    """Service web (desired 2) loses both tasks to an instance failure; two replacements.
+
+    Each task's health row to HEALTHY comes 40 s after it is RUNNING.
+    """
     b.instance("i-a", "us-east-1a", active=0)
     b.instance("i-b", "us-east-1b", active=0)
     b.service("web", 2)
-    b.task("t-000001", "i-a", service="web", created=0, running=10, killed=105,
+    b.task("t-000001", "i-a", service="web", created=0, running=10, killed=105, healthy=50,
            incident="inc-0001", reason="Host EC2 (instance i-a) terminated.")
-    b.task("t-000002", "i-a", service="web", created=0, running=10, killed=105,
+    b.task("t-000002", "i-a", service="web", created=0, running=10, killed=105, healthy=50,
            incident="inc-0001", reason="Host EC2 (instance i-a) terminated.")
     b.fault(100, "inc-0001", "instance_failure", instance_id="i-a", az="us-east-1a")
     b.terminate(100, "i-a", incident="inc-0001")
-    b.task("t-000003", "i-b", service="web", created=120, running=130)
-    b.task("t-000004", "i-b", service="web", created=125, running=140)
+    b.task("t-000003", "i-b", service="web", created=120, running=130, healthy=170)
+    b.task("t-000004", "i-b", service="web", created=125, running=140, healthy=180)
     return b.build()
 
 

@@ -11,12 +11,12 @@ from ecssim.analysis import SCHEMAS, availability_table, build_result
 from ecssim.analysis.availability import minimum_healthy
 
 
-def timeline(b):
-    """Over [0, 400]:
+def timeline(b, delay: float = 40):
+    """Over [0, 400], each task HEALTHY ``delay`` s after RUNNING (by its health row):
 
     web (desired 2, minimumHealthyPercent 50): t1 RUNNING from 10, t2 RUNNING 20-200 (lost),
     t3 RUNNING from 250. RUNNING: 0 [0,10) 1 [10,20) 2 [20,200) 1 [200,250) 2 [250,400].
-    Healthy (40 s after RUNNING): 0 [0,50) 1 [50,60) 2 [60,200) 1 [200,290) 2 [290,400].
+    Healthy (delay 40): 0 [0,50) 1 [50,60) 2 [60,200) 1 [200,290) 2 [290,400].
     api (desired 1, then 0 at 300): t9 RUNNING 0-300. Healthy [40,300).
     idle: desired 0, no task.
     """
@@ -24,12 +24,13 @@ def timeline(b):
     b.service("web", 2, minimum_healthy=50)
     b.service("api", 1)
     b.service("idle", 0)
-    b.task("t-000001", "i-a", service="web", created=5, running=10)
+    b.task("t-000001", "i-a", service="web", created=5, running=10, healthy=10 + delay)
     b.task("t-000002", "i-a", service="web", created=5, running=20, killed=200,
-           incident="inc-0001")
+           healthy=20 + delay, incident="inc-0001")
     b.fault(200, "inc-0001", "task_crash", service="web")
-    b.task("t-000003", "i-a", service="web", created=240, running=250)
-    b.task("t-000009", "i-a", service="api", created=0, running=0, stopping=300, stopped=301)
+    b.task("t-000003", "i-a", service="web", created=240, running=250, healthy=250 + delay)
+    b.task("t-000009", "i-a", service="api", created=0, running=0, stopping=300, stopped=301,
+           healthy=0 + delay)
     b.desired("api", 0, 300)
     return b.build()
 
@@ -71,12 +72,23 @@ def test_measurement_window(builder):
     assert web["mean_healthy"] == pytest.approx((2 * 100 + 90 + 2 * 110) / 300)
 
 
-def test_healthy_after_changes_the_healthy_figures(builder):
-    log = timeline(builder)
-    table = build_result(log, scenario={}, seed=1, replication=0, duration_s=400,
-                         healthy_after_s=0).availability.set_index("service")
+def test_healthy_figures_follow_the_health_rows(builder):
+    table = availability(timeline(builder, delay=0), duration_s=400).set_index("service")
     assert table.loc["web", "mean_healthy"] == table.loc["web", "mean_running"]
     assert table.loc["web", "fraction_at_desired"] == pytest.approx(330 / 400)  # [20,200)+[250,400]
+
+
+def test_unhealthy_task_counts_as_running_not_healthy(logs):
+    b = logs.LogBuilder()
+    timeline(b)
+    b.health(100, "t-000001", "UNHEALTHY", reason="Task failed ELB health checks in "
+             "(target-group tg-web)")
+    web = availability(b.build(), duration_s=400).set_index("service").loc["web"]
+    # healthy: 0 [0,50) 1 [50,60) 2 [60,100) 1 [100,200) 0 [200,290) 1 [290,400]
+    assert web["mean_running"] == pytest.approx((10 + 2 * 180 + 50 + 2 * 150) / 400)
+    assert web["mean_healthy"] == pytest.approx((10 + 2 * 40 + 100 + 110) / 400)
+    assert web["fraction_at_desired"] == pytest.approx(40 / 400)
+    assert web["fraction_at_minimum_healthy"] == pytest.approx((10 + 40 + 100 + 110) / 400)
 
 
 def test_empty_window_and_no_service(logs):

@@ -91,7 +91,7 @@ def test_service_counts_follow_desired_and_running(outage):
     counts = service_counts(events_table(outage))
     columns = ["time_s", "desired_count", "running", "pending", "healthy"]
     rows = [tuple(r) for r in counts[columns].itertuples(index=False)]
-    # healthy 40 s after RUNNING: the first two at 50, the replacements at 170 and 180
+    # health rows to HEALTHY: the first two at 50, the replacements at 170 and 180
     assert rows == [
         (0.0, 2, 0, 2, 0),
         (10.0, 2, 2, 0, 0),

@@ -39,18 +39,23 @@ def test_outage_columns(outage):
     assert row["time_to_first_placement_s"] == 20.0  # t-000003 created at 120
     assert row["time_to_first_replacement_s"] == 30.0  # and RUNNING at 130
     assert row["time_to_desired_s"] == 40.0  # two RUNNING again at 140
-    # healthy 40 s after RUNNING: t-000003 at 170, t-000004 at 180
+    # health rows to HEALTHY: t-000003 at 170, t-000004 at 180
     assert row["time_to_healthy_s"] == 80.0
     # running 2 until the losses at 105, 0 until 130, 1 until 140: 2*0 + 2*25 + 1*10
     assert row["shortfall_task_s"] == 60.0
     assert (row["stall_reason"], row["tasks_impaired"]) == ("", 0)
 
 
-def test_healthy_after_is_a_parameter(outage):
-    assert only_row(outage, healthy_after_s=0.0)["time_to_healthy_s"] == 40.0
-    assert only_row(outage, healthy_after_s=90.0)["time_to_healthy_s"] == 130.0
-    with pytest.raises(ValueError, match="healthy_after_s"):
-        recovery_of(outage, healthy_after_s=-1)
+def test_healthy_follows_the_health_rows(logs):
+    b = logs.LogBuilder()
+    logs.outage(b)
+    b.health(175, "t-000003", "UNHEALTHY")  # a target fails its checks...
+    b.health(230, "t-000003", "HEALTHY")  # ...and passes again
+    row = only_row(b.build(), end_s=300)
+    assert row["time_to_desired_s"] == 40.0  # RUNNING is unchanged
+    assert row["time_to_healthy_s"] == 130.0  # both healthy again only at 230
+    with pytest.raises(TypeError, match="healthy_after_s"):
+        recovery_of(logs.outage(logs.LogBuilder()), healthy_after_s=0)
 
 
 def terminated_late(b, *, replace: bool = True):
@@ -59,13 +64,13 @@ def terminated_late(b, *, replace: bool = True):
     b.instance("i-b", "az2", active=0)
     b.service("web", 2)
     for tid in ("t-000001", "t-000002"):
-        b.task(tid, "i-a", service="web", created=0, running=10, killed=160,
+        b.task(tid, "i-a", service="web", created=0, running=10, killed=160, healthy=50,
                incident="inc-0001", reason="Host EC2 (instance i-a) terminated.")
     b.fault(100, "inc-0001", "instance_failure", instance_id="i-a")
     b.terminate(160, "i-a", incident="inc-0001")
     if replace:
-        b.task("t-000003", "i-b", service="web", created=170, running=175)
-        b.task("t-000004", "i-b", service="web", created=171, running=180)
+        b.task("t-000003", "i-b", service="web", created=170, running=175, healthy=215)
+        b.task("t-000004", "i-b", service="web", created=171, running=180, healthy=220)
     return b.build()
 
 
@@ -111,8 +116,8 @@ def impaired_host(b, *, terminate_at: float | None = None, reconnect_at: float |
     b.service("api", 1)
     killed = {"killed": terminate_at, "incident": "inc-0001"} if terminate_at else {}
     for tid in ("t-000001", "t-000002"):
-        b.task(tid, "i-a", service="web", created=0, running=10, **killed)
-    b.task("t-000009", "i-b", service="api", created=0, running=10)
+        b.task(tid, "i-a", service="web", created=0, running=10, healthy=50, **killed)
+    b.task("t-000009", "i-b", service="api", created=0, running=10, healthy=50)
     b.fault(100, "inc-0001", kind, instance_id="i-a")
     b.agent(disconnect_at, "i-a", "DISCONNECTED", incident="inc-0001")
     if reconnect_at is not None:
@@ -120,9 +125,9 @@ def impaired_host(b, *, terminate_at: float | None = None, reconnect_at: float |
     if terminate_at is not None:
         b.terminate(terminate_at, "i-a", incident="inc-0001")
         b.task("t-000003", "i-b", service="web", created=terminate_at + 10,
-               running=terminate_at + 20)
+               running=terminate_at + 20, healthy=terminate_at + 60)
         b.task("t-000004", "i-b", service="web", created=terminate_at + 15,
-               running=terminate_at + 30)
+               running=terminate_at + 30, healthy=terminate_at + 70)
     return b.build()
 
 
@@ -155,6 +160,7 @@ def test_agent_reconnect_ends_the_impairment(builder):
     assert row["kind"] == "agent_disconnect" and row["tasks_impaired"] == 2
     assert row["time_to_detection_s"] == 0.0
     assert row["recovered_at_s"] == 250.0  # the tasks ran all along; the agent is back
+    # ECS's view: the impaired tasks stayed RUNNING and healthy all along
     assert row["time_to_desired_s"] == 150.0 == row["time_to_healthy_s"]
     assert row["shortfall_task_s"] == 0.0
     assert row["stall_reason"] == "impaired_not_replaced"
@@ -170,14 +176,38 @@ def test_task_stopped_before_healthy_is_never_healthy(builder):
     builder.instance("i-a", "az1", active=0)
     builder.service("web", 1)
     builder.task("t-000001", "i-a", service="web", created=0, running=10, stopping=30,
-                 stopped=31, incident="inc-0001")
+                 stopped=31, incident="inc-0001")  # no health row: never healthy
     builder.fault(30, "inc-0001", "task_crash", service="web")
-    builder.task("t-000002", "i-a", service="web", created=40, running=45)
+    builder.task("t-000002", "i-a", service="web", created=40, running=45, healthy=85)
     log = builder.build()
-    counts = service_counts(events_table(log), end_s=200)
+    counts = service_counts(events_table(log))
     assert counts[["time_s", "running", "healthy"]].values.tolist() == [
         [0, 0, 0], [10, 1, 0], [30, 0, 0], [40, 0, 0], [45, 1, 0], [85, 1, 1]]
     row = only_row(log, end_s=200)
     assert row["time_to_desired_s"] == 15.0 and row["time_to_healthy_s"] == 55.0
-    # the healthy onset of a task that starts 10 s before the end is after the end: left out
-    assert service_counts(events_table(log), end_s=80)["healthy"].max() == 0
+
+
+def test_circuit_breaker(logs):
+    """A failed rollout of web inside [fault, recovered_at_s] (100 to 180) stalls recovery."""
+    b = logs.LogBuilder()
+    b.deployment("ecs-svc/1", "web", 0, completed=12)
+    b.deployment("ecs-svc/2", "web", 120, failed=170, failed_tasks=3,
+                 reason="tasks failed to start")
+    b.placement_failure(165, "web")  # no_capacity too, but the breaker comes first
+    row = only_row(terminated_late(b), end_s=400)
+    assert row["stall_reason"] == "circuit_breaker"
+
+
+def test_circuit_breaker_window_and_order(logs):
+    cases = [  # (service, failed at, replacements, impaired host?) -> stall reason
+        ("web", 90, True, False, ""),  # before the fault
+        ("web", 181, True, False, ""),  # after recovered_at_s (180)
+        ("api", 150, True, False, ""),  # another service
+        ("web", 350, False, False, "circuit_breaker"),  # unrecovered: window to the end
+        ("web", 200, False, True, "impaired_not_replaced"),  # impairment comes first
+    ]
+    for service, failed, replace, impaired, expected in cases:
+        b = logs.LogBuilder()
+        b.deployment("ecs-svc/9", service, 50, failed=failed, reason="circuit breaker")
+        log = impaired_host(b) if impaired else terminated_late(b, replace=replace)
+        assert only_row(log, end_s=400)["stall_reason"] == expected, (service, failed)

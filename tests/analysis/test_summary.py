@@ -121,3 +121,31 @@ def test_mttr_of_other_kinds_and_unrecovered(logs):
     stuck = result_of(impaired_host(logs.LogBuilder()), duration_s=400).summary()
     assert math.isnan(stuck["mttr_instance_failure_mean_s"])  # unrecovered rows left out
     assert stuck["unrecovered_incidents"] == 1
+
+
+def test_deployment_metrics(logs):
+    from test_deployments import rollouts
+
+    # COMPLETED at 30 (initial), 20 (initial), 260 (60 s); FAILED at 380; one IN_PROGRESS
+    summary = result_of(rollouts(logs.LogBuilder()), duration_s=500).summary()
+    assert (summary["deployments_completed"], summary["deployments_failed"]) == (3, 1)
+    assert summary["deployment_duration_mean_s"] == 60.0  # the initial ones left out
+    later = result_of(rollouts(logs.LogBuilder()), duration_s=500, measure_from_s=270).summary()
+    assert (later["deployments_completed"], later["deployments_failed"]) == (0, 1)
+    assert math.isnan(later["deployment_duration_mean_s"])
+
+
+def test_deployment_duration_mean_of_several_updates(builder):
+    builder.deployment("ecs-svc/1", "web", 0, completed=30, replaced=100)
+    builder.deployment("ecs-svc/2", "web", 100, completed=145, replaced=200)
+    builder.deployment("ecs-svc/3", "web", 200, completed=275)
+    builder.deployment("ecs-svc/4", "api", 50, completed=60)  # first of api, but not at t=0
+    summary = result_of(builder.build(), duration_s=300).summary()
+    assert summary["deployments_completed"] == 4
+    assert summary["deployment_duration_mean_s"] == (45 + 75 + 10) / 3
+
+
+def test_no_deployment(outage):
+    summary = result_of(outage, duration_s=200).summary()
+    assert (summary["deployments_completed"], summary["deployments_failed"]) == (0, 0)
+    assert math.isnan(summary["deployment_duration_mean_s"])

@@ -83,6 +83,7 @@ def lifecycles(res: ecssim.Result) -> list[str]:
     """(b) every task created ends in exactly one STOPPED or is live; states only move forward."""
     problems: list[str] = []
     last: dict[str, str] = {}
+    health: dict[str, str] = {}
     stopped: dict[str, int] = defaultdict(int)
     acquired: dict[str, int] = defaultdict(int)
     released: dict[str, int] = defaultdict(int)
@@ -101,6 +102,13 @@ def lifecycles(res: ecssim.Result) -> list[str]:
                                     f"{previous} -> {row.to_state}")
             last[tid] = row.to_state
             stopped[tid] += row.to_state == "STOPPED"
+        elif row.event == "health":
+            # Health rows: service tasks only, only while RUNNING, chained from UNKNOWN.
+            if previous != "RUNNING" or not row.service:
+                problems.append(f"{tid}: health row while {previous} (service {row.service!r})")
+            if row.from_state != health.get(tid, "UNKNOWN") or row.to_state not in ("HEALTHY", "UNHEALTHY"):
+                problems.append(f"{tid}: health {row.from_state} -> {row.to_state} after {health.get(tid)}")
+            health[tid] = row.to_state
         else:
             if previous is None:
                 problems.append(f"{tid}: {row.event} before its creation")
@@ -212,3 +220,38 @@ def timestamps_and_reasons(res: ecssim.Result) -> list[str]:
 def all_invariants(res: ecssim.Result) -> list[str]:
     return (ledgers(res) + lifecycles(res) + maximum_percent(res) + placement_targets(res)
             + timestamps_and_reasons(res))
+
+
+def deployment_bounds(res, services: dict) -> list[str]:  # noqa: ANN001
+    """Deployments never leave their bounds, recomputed from the events table.
+
+    ``services`` maps a service to (desiredCount, minimumHealthyPercent, maximumPercent), for a
+    run without faults or desired-count changes. At the end of every instant: tasks not yet
+    STOPPED <= floor(desired x max / 100); from the first deployment created after t=0 on,
+    healthy tasks (a HEALTHY health row, still RUNNING) >= ceil(desired x min / 100).
+    """
+    problems: list[str] = []
+    ev = res.events
+    deployments = ev[(ev.entity == "deployment") & (ev.event == "state") & (ev.to_state == "PRIMARY")
+                     & (ev.time_s > 0)]
+    for name, (desired, minimum, maximum) in services.items():
+        start = deployments[deployments.service == name].time_s.min()
+        rows = ev[(ev.entity == "task") & (ev.service == name) & ev.event.isin(["state", "health"])]
+        alive: set[str] = set()
+        healthy: set[str] = set()
+        ceiling, floor = desired * maximum // 100, -(-desired * minimum // 100)
+        for t, group in rows.groupby("time_s", sort=True):
+            for row in group.itertuples(index=False):
+                if row.event == "health":
+                    (healthy.add if row.to_state == "HEALTHY" else healthy.discard)(row.entity_id)
+                elif row.to_state == "PROVISIONING":
+                    alive.add(row.entity_id)
+                elif row.from_state == "RUNNING":
+                    healthy.discard(row.entity_id)
+                if row.event == "state" and row.to_state == "STOPPED":
+                    alive.discard(row.entity_id)
+            if len(alive) > ceiling:
+                problems.append(f"{t}: {name} has {len(alive)} tasks not STOPPED > {ceiling}")
+            if t >= start and len(healthy) < floor:
+                problems.append(f"{t}: {name} has {len(healthy)} healthy tasks < {floor}")
+    return problems

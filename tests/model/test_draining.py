@@ -46,16 +46,17 @@ def kinds(res) -> list[tuple]:
 
 
 def test_start_first_replacement_then_the_drained_task_stops():
-    """max 200: the replacement starts first (t=110 on the spare I1, RUNNING at 112); the
-    scheduler's next reaction (122) stops the drained task, STOPPED 3 s later."""
+    """max 200: the replacement starts first (t=110 on the spare I1, RUNNING at 112, healthy 40 s
+    later at 152: no load balancer or health check); the scheduler's reaction to that (162)
+    stops the drained task, STOPPED 3 s later (min 100: it counts healthy tasks, 5.3)."""
     res = run(web())
     assert after(res, 1, "instance") == [(100.0, I3, "state", "ACTIVE", "DRAINING")]
-    assert after(res, 1) == [*lifecycle("t-000003", 110.0), *stop_rows("t-000001", 122.0)]
+    assert after(res, 1) == [*lifecycle("t-000003", 110.0), *stop_rows("t-000001", 162.0)]
     tasks = res.tasks.set_index("task_id")
     assert tasks.loc["t-000003", "instance_id"] == I1
     assert tasks.loc["t-000001", "stop_code"] == "ServiceSchedulerInitiated"
     assert tasks.loc["t-000001", "stopped_reason"].startswith(f"Container instance {I3} is draining (deployment ")
-    assert kinds(res) == [(110.0, "started"), (122.0, "stopped"), (125.0, "steady_state")]
+    assert kinds(res) == [(110.0, "started"), (162.0, "stopped"), (165.0, "steady_state")]
     assert invariants.all_invariants(res) == []
 
 
@@ -65,7 +66,7 @@ def test_stop_first_down_to_the_minimum_then_the_replacement():
     reaction (120; the reaction to the stop was already pending)."""
     res = run(web(max_percent=100, min_percent=50))
     assert after(res, 1) == [*stop_rows("t-000001", 110.0), *lifecycle("t-000003", 120.0)]
-    assert kinds(res) == [(110.0, "stopped"), (120.0, "started"), (122.0, "steady_state")]
+    assert kinds(res) == [(110.0, "stopped"), (120.0, "started"), (162.0, "steady_state")]  # healthy at 122 + 40
     assert invariants.all_invariants(res) == []
 
 
@@ -80,9 +81,10 @@ def test_min_100_max_100_blocks_and_says_so():
 
 
 def test_min_100_waits_for_the_replacement_even_when_it_is_slow():
-    """min 100, max 200 with a 30 s image pull: the drained task stops only after its replacement runs."""
+    """min 100, max 200 with a 30 s image pull: the drained task stops only after its replacement
+    is healthy (RUNNING 142, healthy 182, reaction 192)."""
     res = run(web(timing={"imagePull": "30s"}))
-    assert after(res, 1) == [*lifecycle("t-000003", 110.0, pull=30.0), *stop_rows("t-000001", 152.0)]
+    assert after(res, 1) == [*lifecycle("t-000003", 110.0, pull=30.0), *stop_rows("t-000001", 192.0)]
 
 
 def test_pending_service_tasks_stop_at_once_and_standalone_tasks_stay():
@@ -119,17 +121,18 @@ def pd_isnull(value) -> bool:  # noqa: ANN001
 
 
 def test_daemon_tasks_stop_last():
-    """The DAEMON task on I3 (t-000003) stops when the last web task there is STOPPED (125);
-    the daemon's desired count drops to the 2 ACTIVE instances at its next reaction (135)."""
+    """The DAEMON task on I3 (t-000003) stops when the last web task there is STOPPED (165, its
+    replacement healthy at 152, reaction 162); the daemon's desired count drops to the 2 ACTIVE
+    instances at its next reaction (175)."""
     mon = {"serviceName": "mon", "taskDefinition": "mon", "schedulingStrategy": "DAEMON"}
     res = run(web(services=[mon], task_definitions=[task_definition("mon", cpu=128, memory=128)]))
     assert res.tasks.set_index("task_id").loc[["t-000003", "t-000004"], "instance_id"].tolist() == [I3, I3]
-    assert after(res, 1) == [*lifecycle("t-000006", 110.0), *stop_rows("t-000004", 122.0),
-                             *stop_rows("t-000003", 125.0)]
+    assert after(res, 1) == [*lifecycle("t-000006", 110.0), *stop_rows("t-000004", 162.0),
+                             *stop_rows("t-000003", 165.0)]
     desired = res.events[(res.events.entity == "service") & (res.events.entity_id == "mon")
                          & (res.events.time_s > 0)]
-    assert desired[["time_s", "from_state", "to_state"]].values.tolist() == [[135.0, "3", "2"]]
-    assert kinds(res)[-1] == (135.0, "steady_state")
+    assert desired[["time_s", "from_state", "to_state"]].values.tolist() == [[175.0, "3", "2"]]
+    assert kinds(res)[-1] == (175.0, "steady_state")
     assert invariants.all_invariants(res) == []
 
 

@@ -189,3 +189,51 @@ def test_services_never_exceed_maximum_percent(scenario, seed):
 @given(scenarios(), SEEDS)
 def test_tasks_only_placed_on_active_instances(scenario, seed):
     assert invariants.placement_targets(simulate(scenario, seed)) == []
+
+
+@st.composite
+def rolling_deployments(draw):
+    """One service deploying a new revision: random size, bounds, LB or not, latencies, capacity."""
+    desired = draw(st.integers(1, 8))
+    minimum = draw(st.sampled_from([0, 25, 50, 75, 100]))
+    maximum = draw(st.sampled_from([100, 125, 150, 200, 300]))
+    instances = draw(st.integers(1, 4))
+    service = {"serviceName": "web", "taskDefinition": "web:1", "desiredCount": desired,
+               "deploymentConfiguration": {"minimumHealthyPercent": minimum, "maximumPercent": maximum}}
+    if draw(st.booleans()):
+        service["loadBalancers"] = [{"targetGroupArn": "tg", "containerName": "main"}]
+    tds = [{"family": "web", "revision": r, "containerDefinitions": [
+        {"name": "main", "image": f"web:{r}", "cpu": draw(st.sampled_from([128, 256, 512])), "memory": 256}]}
+        for r in (1, 2)]
+    scenario = {
+        "duration": "3h", "warmStart": True,
+        "cluster": {"fleets": [{"name": "f", "instanceType": "m5.large", "count": instances,
+                                "availabilityZones": ["a", "b"]}]},
+        "taskDefinitions": tds, "services": [service],
+        "targetGroups": [{"targetGroupArn": "tg", "healthCheckIntervalSeconds": draw(st.sampled_from([5, 10, 30])),
+                          "deregistrationDelay": draw(st.sampled_from([0, 30, 300]))}],
+        "actions": [{"type": "updateService", "at": draw(seconds(1, 600)), "service": "web",
+                     "taskDefinition": "web:2"}],
+        "timing": {"imagePull": draw(distributions(0, 20)), "containerStart": draw(distributions(0.5, 5)),
+                   "containerStop": draw(distributions(0.5, 10)),
+                   "serviceReaction": draw(st.sampled_from([{"mode": "cycle", "period": "15s"},
+                                                            {"mode": "delay", "delay": draw(distributions(1, 40))}])),
+                   "placementRetry": {"retryOnCapacityChange": draw(st.booleans())}},
+    }
+    return scenario, (desired, minimum, maximum)
+
+
+@given(rolling_deployments(), st.integers(0, 2**16))
+def test_deployments_never_exceed_their_bounds(case, seed):
+    """Tasks not STOPPED stay <= floor(desired x max%); healthy tasks >= ceil(desired x min%) from the
+    deployment on; a deployment whose bounds let a task move and whose tasks fit completes."""
+    scenario, bounds = case
+    note(repr(scenario))
+    res = ecssim.simulate(ecssim.load_scenario_dict(scenario), seed=seed)
+    assert invariants.deployment_bounds(res, {"web": bounds}) == []
+    assert invariants.all_invariants(res) == []
+    desired, minimum, maximum = bounds
+    movable = desired * maximum // 100 > desired or -(-desired * minimum // 100) < desired
+    fits = len(res.placement_failures) == 0
+    if movable and fits:
+        assert res.deployments.rollout_state.tolist() == ["COMPLETED", "COMPLETED"]

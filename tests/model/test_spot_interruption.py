@@ -55,18 +55,18 @@ def test_without_draining_tasks_die_with_the_host_after_the_notice():
 
 
 def test_with_draining_the_task_is_replaced_before_the_host_dies():
-    """DRAINING at the notice (100): replacement started first (110, RUNNING 112), the old task
-    stopped at 122 (STOPPED 125); the host dies empty at 220; no shortfall."""
+    """DRAINING at the notice (100): replacement started first (110, RUNNING 112, healthy 152),
+    the old task stopped at 162 (STOPPED 165); the host dies empty at 220; no shortfall."""
     res = run(web(draining=True))
     assert after(res, 1, "instance")[:2] == [
         (100.0, I3, "state", "ACTIVE", "DRAINING", "Spot instance interruption notice (fault spot)", "inc-0001"),
         (220.0, I3, "state", "DRAINING", "INACTIVE", "Spot instance interrupted (fault spot)", "inc-0001"),
     ]
     assert after(res, 1, "task", columns=STATE[:5]) == [*lifecycle("t-000003", 110.0),
-                                                        *stop_rows("t-000001", 122.0)]
+                                                        *stop_rows("t-000001", 162.0)]
     assert res.tasks.set_index("task_id").loc["t-000003", "instance_id"] == I1
     recovery = res.recovery.iloc[0]
-    assert (recovery.time_to_desired_s, recovery.shortfall_task_s) == (25.0, 0.0)
+    assert (recovery.time_to_desired_s, recovery.shortfall_task_s) == (65.0, 0.0)
     assert invariants.all_invariants(res) == []
 
 

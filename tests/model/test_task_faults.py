@@ -120,7 +120,7 @@ def test_failed_start_validation(fault, message):
 
 def test_throttle_grows_to_its_cap_and_resets_when_a_task_runs():
     # Failures at 10 (delay 30), 40 (60), 100 (120), 220 (240 capped at 120); the fault ends
-    # at 300, so the launch at 340 runs: RUNNING at 342, the throttle resets.
+    # at 300, so the launch at 340 runs: RUNNING at 342, the throttle resets; healthy (steady) 40 s later.
     res = run(web([bad_image(service="web", end="5m")], duration="10m"))
     tasks = by_task(res.events)
     for task, t in (("t-000001", 10.0), ("t-000002", 40.0), ("t-000003", 100.0), ("t-000004", 220.0)):
@@ -135,7 +135,7 @@ def test_throttle_grows_to_its_cap_and_resets_when_a_task_runs():
         (100.0, "started", "service web has started 1 tasks: task t-000003."),
         (220.0, "started", "service web has started 1 tasks: task t-000004."),
         (340.0, "started", "service web has started 1 tasks: task t-000005."),
-        (342.0, "steady_state", "service web has reached a steady state."),
+        (382.0, "steady_state", "service web has reached a steady state."),
     ]
 
 

@@ -113,11 +113,11 @@ def test_trace_paths_resolve_against_the_scenario_folder(tmp_path: Path, minimal
 def test_validate_reports_ignored_and_warnings(tmp_path: Path, minimal: dict) -> None:
     minimal["taskDefinitions"][0]["status"] = "ACTIVE"
     minimal["taskDefinitions"][0]["networkMode"] = "awsvpc"
-    minimal["services"][0]["loadBalancers"] = [{"targetGroupArn": "arn:x", "notChecked": 1}]
+    minimal["services"][0]["enableECSManagedTags"] = True
     minimal["cluster"]["fleets"][0]["eniTrunkingLimit"] = 12
     (tmp_path / "s.json").write_text(json.dumps(minimal))
     report = validate_file(tmp_path / "s.json")
-    assert report.ignored == ["taskDefinitions[0].status", "services[0].loadBalancers"]
+    assert report.ignored == ["taskDefinitions[0].status", "services[0].enableECSManagedTags"]
     # awsvpc has its ENI limits now: no warning about it.
     assert not any("networkMode" in w or "ENI limits" in w for w in report.warnings)
     assert "cluster.fleets[0].eniTrunkingLimit: ignored without awsvpcTrunking: true" in report.warnings
