@@ -310,3 +310,24 @@ def test_activate_instance_stops_the_drain():
     running = res.tasks[res.tasks.last_status == "RUNNING"]
     assert len(running) == 2
     assert invariants.all_invariants(res) == []
+
+
+# --------------------------------------------------------------------------- timeline A
+def test_timeline_a_crash_replaced_without_throttle():
+    """§9b A with a 20 s reaction and a 5 s container start, image cached: the essential
+    container of a warm-started task is OOM-killed at t=100 (memory use crossing its limit at
+    the end of a 100 s ramp); the replacement is placed at 120, RUNNING at 125 and healthy 40 s
+    later (165). No start-failure throttle: the task had reached RUNNING."""
+    td = task_definition("web", memory=512)
+    res = run(scenario(
+        instances=1, duration="10m", warmStart=True, task_definitions=[td],
+        services=[service("web", "web", 1)],
+        faults=[{"type": "memoryUse", "name": "leak", "service": "web", "usage": 1024, "ramp": "200s"}],
+        timing={"serviceReaction": {"mode": "delay", "delay": "20s"}, "containerStart": "5s"},
+    ))
+    first = res.tasks.set_index("task_id").loc["t-000001"]
+    assert (first.stopped_at_s, first.stop_code) == (100.0, "EssentialContainerExited")
+    assert times(res, "t-000002")[:2] == (120.0, 125.0)
+    health = res.events[(res.events.event == "health") & (res.events.entity_id == "t-000002")]
+    assert health[["time_s", "to_state"]].values.tolist()[0] == [165.0, "HEALTHY"]
+    assert "unable_to_start" not in res.service_events.kind.tolist()
