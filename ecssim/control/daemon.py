@@ -65,7 +65,7 @@ class DaemonScheduler(ServiceScheduler):
             self.announce("started", started)
         if next_retry < math.inf:
             self.wake_no_later_than(next_retry)
-        self._check_steady()
+        self._check_progress()
 
     def _launch_on(self, slot: int) -> Task | None:
         if slot in self.held:
@@ -118,7 +118,7 @@ class DaemonScheduler(ServiceScheduler):
     def on_stopped(self, task: Task) -> None:
         self.not_stopped -= 1
         task.deployment.not_stopped -= 1
-        self._check_steady()
+        self._check_progress()
 
     def _unhealthy(self, task: Task, reason: str) -> None:
         """Unhealthy daemon tasks are not replaced (ECS does replace them; not simulated yet)."""

@@ -192,6 +192,7 @@ class ControlPlane:
         for daemon in self.daemons():
             daemon.instance_registered(slot)
         self.capacity_appeared()
+        self.capacity_registered()
         return True
 
     def _stop_daemons_if_drained(self, slot: int, leaving: Task | None) -> None:
@@ -283,6 +284,7 @@ class ControlPlane:
         for listener in self.registration_listeners:
             listener(slot)
         self.capacity_appeared()
+        self.capacity_registered()
 
     def agent_connection(self, slot: int, connected: bool, reason: str = "", incident: str = "") -> None:
         """ECS sees the agent of ``slot`` connect or disconnect (``agentConnected``, ecs-reference 5.2).
@@ -298,6 +300,13 @@ class ControlPlane:
         self.rec.agent_state(slot, old, new, reason, incident)
         if connected:
             self.capacity_appeared()
+            self.capacity_registered()
+
+    def capacity_registered(self) -> None:
+        """An instance can take tasks again (registered, re-activated, agent back): services may rebalance."""
+        for service in self.services.values():
+            if service.kind == "REPLICA":
+                service.capacity_registered()
 
     def daemons(self) -> list:
         """The DAEMON services, in file order."""

@@ -64,6 +64,15 @@ its tasks are all gone) and the failed one's tasks are retired.
 A service is in a *steady state* when it has ``desiredCount`` tasks, all RUNNING and
 healthy, none to be replaced, and a single deployment.
 
+AZ rebalancing (4.7; see ``rebalance``): a service whose first strategy spreads over AZs
+(with ``availabilityZoneRebalancing`` ENABLED, the default) checks its spread when it
+reaches a steady state and when capacity registers; if an AZ where its task fits has 2 fewer
+tasks than another, it writes ``service <name> has started Availability Zone rebalancing: <n>
+tasks to move.``, replaces that many tasks of the fullest AZs (start-first, like draining;
+stoppedReason ``Availability Zone rebalancing initiated by (deployment <id>)``, ecssim's
+wording) and, once they are stopped, ``service <name> has completed Availability Zone
+rebalancing.``
+
 Start-failure throttling (ecs-reference 4.3): when a task stops with stopCode
 ``TaskFailedToStart`` (it never reached RUNNING) the next launch waits
 ``timing.startFailureThrottle``: ``initial`` after the first such failure, then
@@ -89,6 +98,8 @@ from ..model.task import (
     Task,
 )
 from ..placement import choose_tasks_to_stop, unable_to_place_message
+from ..placement.pipeline import check_masks
+from ..placement.single import eligible_slots
 from .deployment import (
     ACTIVE,
     COMPLETED,
@@ -99,13 +110,14 @@ from .deployment import (
     Deployment,
     circuit_breaker_threshold,
 )
+from .rebalance import moves, spreads_over_azs
 
 #: ECS suppresses a repeated service event until its cause is resolved or 6 hours pass (3.5).
 DUPLICATE_EVENT_WINDOW_S = 6 * 3600.0
 #: Launch tokens lost to floating-point rounding that still count as a whole token.
 _TOKEN_EPSILON = 1e-9
 #: Why a task is being replaced (the kind of a ``replacing`` entry).
-DRAIN, HEALTH = "drain", "health"
+DRAIN, HEALTH, REBALANCE = "drain", "health", "rebalance"
 #: ECS's service event when the deployment bounds forbid any move (4.5).
 DEADLOCK_MESSAGE = ("service {name} was unable to stop or start tasks during a deployment because of the service "
                     "deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.")
@@ -170,6 +182,9 @@ class ServiceScheduler:
         self.reaction_pending = False  # delay mode: a reaction wake-up is scheduled
         self.steady = False
         self.last_unable: tuple[str, float] | None = None
+        self.rebalances = model.availability_zone_rebalancing == "ENABLED" and spreads_over_azs(strategies)
+        self.rebalancing = False  # an AZ rebalancing episode is under way
+        self.rebalanced_from: dict[str, int] | None = None  # tasks per AZ when the last episode began
         self.deployments: list[Deployment] = []  # live deployments, oldest first; the last one is PRIMARY
         self.created_deployments = 0
         self.completed: Deployment | None = None  # the newest deployment whose rollout COMPLETED
@@ -655,6 +670,10 @@ class ServiceScheduler:
             if primary.created_at > 0.0 or self.created_deployments > 1:
                 self.plane.rec.service_event(self.name, "deployment_completed",
                                              f"service {self.name} (deployment {primary.id}) deployment completed.")
+        if self.rebalancing and not any(kind == REBALANCE for _t, _r, kind in self.replacing.values()):
+            self.rebalancing = False
+            self.plane.rec.service_event(self.name, "rebalancing_completed",
+                                         f"service {self.name} has completed Availability Zone rebalancing.")
         if not self.steady and len(self.deployments) == 1 and not self.replacing \
                 and self.running == self.desired == self.healthy and self.not_stopped == self.desired:
             self.steady = True
@@ -662,7 +681,58 @@ class ServiceScheduler:
             self.last_drain_blocked = None  # the cause is resolved: a new episode is news again
             self.last_deadlock = None
             self.plane.rec.service_event(self.name, "steady_state", f"service {self.name} has reached a steady state.")
+            self.check_balance()
 
-    def _check_steady(self) -> None:
-        """Kept for callers of the core: the progress check includes the steady state."""
-        self._check_progress()
+    # ------------------------------------------------------------------ AZ rebalancing
+    def capacity_registered(self) -> None:
+        """An instance registered or became ACTIVE again: the AZs may be worth rebalancing over."""
+        self.rebalanced_from = None
+        if self.steady:
+            self.check_balance()
+
+    def check_balance(self) -> None:
+        """In a steady state, start AZ rebalancing when the tasks are unevenly spread (4.7).
+
+        Only when the bounds let a task move (room under maximumPercent, or a
+        minimumHealthyPercent below 100), and not again from the same spread as the last
+        episode began with (the replacements found no room where they were wanted) until
+        capacity registers.
+        """
+        if not self.rebalances or not self.steady or self.replacing or len(self.deployments) > 1:
+            return
+        if self._room() <= 0 and self._floor() >= self.desired:
+            return
+        view = self.plane.cluster.view
+        infos = self.plane.cluster.infos
+        per_az: dict[str, int] = {infos[slot].az: 0 for slot in eligible_slots(view, self.constraints, self.group)}
+        if len(per_az) < 2:
+            return
+        tasks_in: dict[str, list[Task]] = {}
+        for task in self.live.values():
+            az = infos[task.slot].az
+            if az in per_az:
+                per_az[az] += 1
+                tasks_in.setdefault(az, []).append(task)
+        if per_az == self.rebalanced_from:
+            return
+        n = view.n
+        fits = view.active[:n].copy()
+        counts = view.group_counts.get(self.group)
+        for _reason, mask in check_masks(self.spec.demand, view, n, self.constraints,
+                                         None if counts is None else counts[:n]):
+            fits &= mask
+        plan = moves(per_az, {infos[slot].az for slot in fits.nonzero()[0].tolist()})
+        if not plan:
+            return
+        self.rebalanced_from = per_az
+        self.rebalancing = True
+        self.plane.rec.service_event(self.name, "rebalancing_started",
+                                     f"service {self.name} has started Availability Zone rebalancing: "
+                                     f"{sum(plan.values())} tasks to move.")
+        reason = f"Availability Zone rebalancing initiated by (deployment {self.deployment_id})"
+        for az in sorted(plan):
+            candidates = tasks_in[az]
+            picks = choose_tasks_to_stop(self.plane.np_slots(candidates), plan[az], view, self.strategies,
+                                         self.group, self.placement_rng, demand=self.spec.demand)
+            for k in picks:
+                self.replace(candidates[int(k)], reason, REBALANCE)

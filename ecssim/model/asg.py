@@ -9,6 +9,15 @@ instances (an ASG's AZ balancing; with equal counts it is round-robin over those
 during an AZ outage that refuses new instances it lands in the surviving AZs. If no AZ of
 the fleet accepts instances, the launch waits until one does.
 
+When an AZ accepts instances again after an outage, a fleet with ``azRebalance`` (EC2 Auto
+Scaling's AZRebalance process, on by default) evens its AZs out: it launches an instance in
+the AZ with the fewest and, once that one registers, terminates one in the AZ with the most,
+until no two AZs differ by more than one instance. EC2 Auto Scaling launches before it
+terminates, as here; which instance it terminates follows its termination policy, which
+knows nothing of tasks: ecssim takes the instance with the fewest tasks (ties: the newest),
+its assumption. The terminated instance's tasks stop with the host (no incident: nothing
+failed), and it is not replaced.
+
 Every instance, replacements included, is keyed ``<fleet>/<index>`` (the index continues
 after ``count``): its agent's random stream and its time to failure depend on that key
 only, so a replacement never shifts the draws of the instances that already exist.
@@ -37,6 +46,8 @@ class AutoScalingGroup:
         self.next_index = 0
         self.slots: list[int] = []  # every instance it launched, in launch order
         self.pending: list[tuple[int, str]] = []  # (lost slot, incident) waiting for an AZ that accepts instances
+        self.rebalance_victims: dict[int, str] = {}  # launched slot -> AZ to terminate an instance in once it registers
+        self.retiring: set[int] = set()  # slots terminated by AZ rebalancing (not replaced)
         self.rng = world.streams.get("asg", fleet.name)
 
     # ------------------------------------------------------------------ launching
@@ -84,6 +95,9 @@ class AutoScalingGroup:
         info = world.cluster.infos[slot]
         if world.plane.agents[slot].alive and info.az not in world.refusing_azs:
             world.plane.instance_registered(slot)
+            victim_az = self.rebalance_victims.pop(slot, None)
+            if victim_az is not None:
+                self._retire_one(victim_az)
 
     # ------------------------------------------------------------------ replacing
     def instance_terminated(self, slot: int, incident: str = "") -> None:
@@ -91,7 +105,7 @@ class AutoScalingGroup:
 
         The replacement's REGISTERING row names the lost instance and carries the incident.
         """
-        if not self.fleet.replace_lost_instances:
+        if not self.fleet.replace_lost_instances or slot in self.retiring:
             return
         delay = self.world.scenario.timing.asg_replacement_delay.sample(self.rng)
         if delay <= 0.0:
@@ -121,15 +135,47 @@ class AutoScalingGroup:
 
     def _pick_az(self) -> str | None:
         """The accepting AZ with the fewest live instances of this fleet (ties: the fleet's AZ order)."""
+        live = self._live_per_az()
+        return min(live, key=live.__getitem__) if live else None
+
+    def _live_per_az(self) -> dict[str, int]:
+        """Live (not terminated) instances of this fleet per AZ that accepts instances, in the fleet's AZ order."""
         world = self.world
         refusing = world.refusing_azs
-        zones = [az for az in self.fleet.availability_zones if az not in refusing]
-        if not zones:
-            return None
-        live = dict.fromkeys(zones, 0)
+        live = {az: 0 for az in self.fleet.availability_zones if az not in refusing}
         agents, infos = world.plane.agents, world.cluster.infos
         for slot in self.slots:
             az = infos[slot].az
             if az in live and not agents[slot].terminated:
                 live[az] += 1
-        return min(zones, key=live.__getitem__)
+        return live
+
+    # ------------------------------------------------------------------ AZ rebalancing
+    def rebalance(self) -> None:
+        """An AZ accepts instances again: launch where the fleet is thinnest, to retire where it is thickest."""
+        if not self.fleet.az_rebalance:
+            return
+        live = self._live_per_az()
+        for slot, victim_az in self.rebalance_victims.items():  # launches already on their way
+            live[self.world.cluster.infos[slot].az] -= 1
+            live[victim_az] -= 1
+        while live:
+            low = min(live, key=live.__getitem__)
+            high = max(live, key=live.__getitem__)
+            if live[high] - live[low] <= 1:
+                return
+            slot = self._launch(low, reason=f"Auto Scaling group {self.name} rebalances its Availability Zones")
+            self.rebalance_victims[slot] = high
+            live[low] += 1
+            live[high] -= 1
+
+    def _retire_one(self, az: str) -> None:
+        """Terminate the fleet's instance in ``az`` with the fewest tasks (ties: the newest)."""
+        world = self.world
+        agents, infos = world.plane.agents, world.cluster.infos
+        candidates = [s for s in self.slots if infos[s].az == az and not agents[s].terminated]
+        if not candidates:
+            return
+        victim = min(reversed(candidates), key=lambda s: len(agents[s].tasks))
+        self.retiring.add(victim)
+        world.ec2.terminate(victim, f"Auto Scaling group {self.name} rebalances its Availability Zones")

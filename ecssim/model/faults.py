@@ -288,6 +288,7 @@ def _az_outage(world, fault: AzOutage, name: str):  # noqa: ANN001
         plane.rec.fault(incident, "fault_end", "az_outage", name, az=zone)
         for asg in world.asgs.values():
             asg.retry_pending()
+            asg.rebalance()
 
 
 def _agent_disconnect(world, fault: AgentDisconnect, name: str, rng, at: float):  # noqa: ANN001

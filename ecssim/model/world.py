@@ -164,4 +164,4 @@ class World:
                     continue
                 remaining[service.name] -= 1
         for service in services:
-            service._check_steady()
+            service._check_progress()

@@ -116,6 +116,15 @@ class Fleet(Section):
             "desired capacity)."
         ),
     )
+    az_rebalance: bool = Field(
+        default=True,
+        description=(
+            "Auto Scaling group's AZRebalance process (on by default in EC2 Auto Scaling): when an AZ "
+            "accepts instances again after an outage, launch instances there and, once each registers, "
+            "terminate one in the AZ with the most (its tasks stop with the host), until the AZs differ "
+            "by at most one instance."
+        ),
+    )
 
     @field_validator("instance_type")
     @classmethod

@@ -19,9 +19,22 @@ from ecssim.scenario.distributions import Exponential, Weibull
 from ecssim.scenario.errors import ScenarioError
 
 from . import invariants
-from .helpers import I1, I2, I3, lifecycle, rows, run, scenario, service, task_definition, task_rows
+from .helpers import (
+    I1,
+    I2,
+    I3,
+    lifecycle,
+    rows,
+    run,
+    scenario,
+    service,
+    stop_rows,
+    task_definition,
+    task_rows,
+)
 
 I4, I5, I6 = "i-00000000000000004", "i-00000000000000005", "i-00000000000000006"
+I7, I8 = "i-00000000000000007", "i-00000000000000008"
 HOST_TERMINATED = f"Host EC2 (instance {I1}) terminated."
 STATE = ["time_s", "entity_id", "event", "from_state", "to_state", "reason", "incident_id"]
 
@@ -64,8 +77,17 @@ def test_terminated_instance_is_replaced_by_its_auto_scaling_group():
         (100.0, lost, "host_released", "STOPPED", "STOPPED"),
         # The service reacts 10 s after the loss, while I3 is still booting: on I2.
         *lifecycle("t-000003", 110.0),
+        # Steady at 152 (healthy 40 s after RUNNING) with both tasks in AZ b while I3 in AZ a
+        # is empty: AZ rebalancing (4.7) starts a task on I3 at the next reaction (162) and
+        # stops one of I2's once it is healthy (204, reaction 214).
+        *lifecycle("t-000004", 162.0),
+        *stop_rows("t-000001", 214.0),
     ]
     assert on_instance(res, I2)[-1] == "t-000003"
+    assert on_instance(res, I3) == ["t-000004"]
+    assert [(r.time_s, r.kind) for r in res.service_events.itertuples()][-5:] == [
+        (152.0, "rebalancing_started"), (162.0, "started"), (214.0, "stopped"),
+        (214.0, "rebalancing_completed"), (217.0, "steady_state")]
     inst = res.instances.set_index("instance_id")
     assert (inst.loc[I3, "fleet"], inst.loc[I3, "az"], inst.loc[I3, "launched_at_s"],
             inst.loc[I3, "registered_at_s"]) == ("fleet", "a", 105.0, 135.0)
@@ -184,12 +206,30 @@ def az_outage(**extra) -> dict:
 
 
 def test_az_outage_terminated_launches_replacements_in_the_surviving_az():
-    res = run(web([az_outage()], instances=4, desired=4))
+    res = run(web([az_outage()], instances=4, desired=4, fleet={"azRebalance": False}))
     launched = res.instances.set_index("instance_id")
     assert launched.loc[[I5, I6], "az"].tolist() == ["b", "b"]
     assert launched.loc[[I1, I3], "terminated_at_s"].tolist() == [100.0, 100.0]
     running = res.tasks[res.tasks.last_status == "RUNNING"]
     assert len(running) == 4 and set(running.az) == {"b"}
+    assert invariants.all_invariants(res) == []
+
+
+def test_after_the_outage_the_fleet_and_the_service_rebalance_their_azs():
+    """At the end (500) the ASG launches 2 instances in AZ a (registered at once: agentRegistration
+    0) and terminates the 2 instances of AZ b with the fewest tasks, I5 and I6; ECS then moves 2
+    tasks back to AZ a (4.7): started at the next reaction (510), the old ones stopped when the new
+    ones are healthy (RUNNING 512 + 40, reaction 562)."""
+    res = run(web([az_outage()], instances=4, desired=4))
+    launched = res.instances.set_index("instance_id")
+    assert launched.loc[[I7, I8], ["az", "launched_at_s"]].values.tolist() == [["a", 500.0], ["a", 500.0]]
+    assert launched.terminated_at_s.tolist()[4:6] == [500.0, 500.0]
+    assert set(launched.termination_reason.iloc[4:6]) == {"Auto Scaling group fleet rebalances its Availability Zones"}
+    running = res.tasks[res.tasks.last_status == "RUNNING"]
+    assert sorted(running.az) == ["a", "a", "b", "b"]
+    kinds = [(r.time_s, r.kind) for r in res.service_events.itertuples() if r.time_s >= 500]
+    assert kinds == [(500.0, "rebalancing_started"), (510.0, "started"), (562.0, "stopped"),
+                     (562.0, "rebalancing_completed"), (565.0, "steady_state")]
     assert invariants.all_invariants(res) == []
 
 
