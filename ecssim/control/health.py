@@ -93,10 +93,10 @@ class HealthMonitor:
         self.rec = recorder
         self.failure_faults = failure_faults  # healthCheckFailure runtimes, in file order
 
-    def task_running(self, task: Task, rules: HealthRules) -> None:
-        """``task`` reached RUNNING: schedule its HEALTHY and, if a fault hits it, its UNHEALTHY."""
+    def task_running(self, task: Task, rules: HealthRules, healthy_at: float) -> None:
+        """``task`` reached RUNNING: HEALTHY ``healthy_at`` seconds later (0 for a warm start) and,
+        if a ``healthCheckFailure`` hits it, UNHEALTHY when the failure is noticed."""
         task.health = UNKNOWN
-        healthy_at = rules.healthy_after_s
         failing = math.inf
         fault_hit = None
         now = self.env.now
@@ -110,11 +110,6 @@ class HealthMonitor:
         if notice_at < math.inf:
             self._at(failing, self._failing, task, fault_hit)
             self._at(notice_at, self._unhealthy, task, reason)
-
-    def warm_start(self, task: Task) -> None:
-        """A warm-started task is HEALTHY at once."""
-        task.health = UNKNOWN
-        self.rec.task_health(task, HEALTHY)
 
     def host_failed(self, tasks: list[Task], rules_of, incident: str) -> None:  # noqa: ANN001
         """A host stopped working: the load balancer finds its RUNNING targets unhealthy."""

@@ -223,10 +223,8 @@ class ControlPlane:
             service = task.service
             if service is not None:
                 service.on_running(task)
-                if self.warm_starting:
-                    self.health.warm_start(task)
-                else:
-                    self.health.task_running(task, self.rules_of(task))
+                rules = self.rules_of(task)
+                self.health.task_running(task, rules, 0.0 if self.warm_starting else rules.healthy_after_s)
             return
         if new not in _LEAVING:
             return

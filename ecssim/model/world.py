@@ -59,9 +59,9 @@ class World:
                 self._latest[td.family] = spec
         self._task_definitions = {td.key: td for td in scenario.task_definitions}
         self._build_instances()
+        install_faults(self)  # before the services: warm-started tasks meet the task-level faults too
         self._build_services()
         install_workloads(self)
-        install_faults(self)
         install_actions(self)
 
     # ------------------------------------------------------------------ lookups

@@ -331,3 +331,16 @@ def test_timeline_a_crash_replaced_without_throttle():
     health = res.events[(res.events.event == "health") & (res.events.entity_id == "t-000002")]
     assert health[["time_s", "to_state"]].values.tolist()[0] == [165.0, "HEALTHY"]
     assert "unable_to_start" not in res.service_events.kind.tolist()
+
+
+def test_health_failure_hits_warm_started_tasks_too():
+    """Warm-started tasks are HEALTHY at t=0 and draw their application failure like any other:
+    failing 100 s in, the target is unhealthy 60 s later (160)."""
+    res = run(scenario(
+        instances=2, duration="10m", warmStart=True, task_definitions=[task_definition("web")],
+        services=[service("web", "web", 1, loadBalancers=LB)],
+        faults=[hang(start=0, end=1, timeToFailure="100s")],
+    ))
+    health = res.events[(res.events.event == "health") & (res.events.entity_id == "t-000001")]
+    assert health[["time_s", "to_state"]].values.tolist() == [[0.0, "HEALTHY"], [160.0, "UNHEALTHY"]]
+    assert res.recovery.fault_time_s.tolist() == [100.0]
