@@ -42,7 +42,7 @@ class DaemonScheduler(ServiceScheduler):
         view = self.plane.cluster.view
         eligible = eligible_slots(view, self.constraints, self.group)
         if len(eligible) != self.desired:
-            self._set_count(len(eligible))
+            self._record_desired(len(eligible))
         now = self.env.now
         started: list[Task] = []
         next_retry = math.inf
@@ -79,13 +79,6 @@ class DaemonScheduler(ServiceScheduler):
             return None
         self.by_slot[slot] = task
         return task
-
-    def _set_count(self, count: int) -> None:
-        old = self.desired
-        self.desired = count
-        self.primary.target = count
-        self.plane.rec.service_row(self.name, "desired_count", str(old), str(count), float(count))
-        self.steady = False
 
     # ------------------------------------------------------------------ instance news
     def instance_registered(self, slot: int) -> None:

@@ -49,7 +49,7 @@ class Deployment:
     """One deployment of a service: its task definition, desired count, tasks and rollout."""
 
     def __init__(self, deployment_id: str, spec, constraints, target: int, created_at: float,  # noqa: ANN001
-                 breaker=None, threshold: int = 0, rollback_of: Deployment | None = None) -> None:  # noqa: ANN001
+                 breaker=None, threshold: int = 0) -> None:  # noqa: ANN001
         self.id = deployment_id
         self.spec = spec  # TaskSpec of its task definition
         self.constraints = constraints  # the service's constraints plus its task definition's
@@ -63,12 +63,8 @@ class Deployment:
         self.failed_tasks = 0
         self.breaker = breaker  # DeploymentCircuitBreaker or None (off)
         self.threshold = threshold
-        self.rollback_of = rollback_of  # the FAILED deployment this one rolls back, if any
 
     @property
     def launching(self) -> bool:
         """A FAILED deployment launches no new tasks (4.6)."""
         return self.rollout != FAILED
-
-    def __repr__(self) -> str:  # pragma: no cover - debugging aid
-        return f"Deployment({self.id}, {self.spec.key}, {self.status}, {self.rollout}, target={self.target})"

@@ -28,6 +28,7 @@ import math
 from dataclasses import dataclass
 
 from ..model.task import HEALTHY, RUNNING, UNHEALTHY, UNKNOWN, Task
+from ..model.timers import call_later
 from ..scenario.target_groups import TargetGroup
 
 #: ECS's stoppedReason prefix for a task its load balancer found unhealthy.
@@ -43,11 +44,6 @@ class HealthRules:
     healthy_after_s: float  # RUNNING -> HEALTHY
     container_check: object | None  # the essential container's HealthCheck, or None
     target_group: TargetGroup | None  # the first load balancer's target group, or None
-
-    @property
-    def noticeable(self) -> bool:
-        """Whether anything would notice a failing application."""
-        return self.container_check is not None or self.target_group is not None
 
     def detection(self, failed_at: float) -> tuple[float, str]:
         """Seconds after RUNNING at which an application failing at ``failed_at`` (after RUNNING) is noticed.
@@ -106,10 +102,10 @@ class HealthMonitor:
                 failing, fault_hit = delay, fault
         notice_at, reason = rules.detection(failing) if fault_hit is not None else (math.inf, "")
         if notice_at > healthy_at:
-            self._at(healthy_at, self._healthy, task)
+            call_later(self.env, healthy_at, self._healthy, task)
         if notice_at < math.inf:
-            self._at(failing, self._failing, task, fault_hit)
-            self._at(notice_at, self._unhealthy, task, reason)
+            call_later(self.env, failing, self._failing, task, fault_hit)
+            call_later(self.env, notice_at, self._unhealthy, task, reason)
 
     def host_failed(self, tasks: list[Task], rules_of, incident: str) -> None:  # noqa: ANN001
         """A host stopped working: the load balancer finds its RUNNING targets unhealthy."""
@@ -121,17 +117,9 @@ class HealthMonitor:
             if group is None:
                 continue
             reason = ELB_UNHEALTHY_REASON.format(target=group.target_group_arn)
-            self._at(group.unhealthy_after_s, self._host_unhealthy, task, reason, incident)
+            call_later(self.env, group.unhealthy_after_s, self._host_unhealthy, task, reason, incident)
 
-    # ------------------------------------------------------------------ timers
-    def _at(self, delay: float, call, *args) -> None:  # noqa: ANN001
-        """Call ``call(*args)`` ``delay`` seconds from now (at once, without a SimPy event, for 0)."""
-        if delay <= 0.0:
-            call(*args)
-            return
-        timer = self.env.timeout(delay)
-        timer.callbacks.append(lambda _event: call(*args))
-
+    # ------------------------------------------------------------------ health changes
     def _healthy(self, task: Task) -> None:
         if task.state == RUNNING and task.health == UNKNOWN:
             self.rec.task_health(task, HEALTHY)

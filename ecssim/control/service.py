@@ -97,6 +97,7 @@ from ..model.task import (
     TASK_FAILED_TO_START,
     Task,
 )
+from ..model.timers import call_later
 from ..placement import choose_tasks_to_stop, unable_to_place_message
 from ..placement.pipeline import check_masks
 from ..placement.single import eligible_slots
@@ -209,7 +210,7 @@ class ServiceScheduler:
     def deployment_id(self) -> str:
         return self.primary.id
 
-    def _new_deployment(self, spec, constraints, rollback_of: Deployment | None = None) -> Deployment:  # noqa: ANN001
+    def _new_deployment(self, spec, constraints) -> Deployment:  # noqa: ANN001
         number = self.created_deployments
         self.created_deployments += 1
         key = self.name if number == 0 else f"{self.name}/{number}"
@@ -218,7 +219,7 @@ class ServiceScheduler:
             threshold = circuit_breaker_threshold(self.desired, self.breaker.threshold_configuration,
                                                   self.breaker_minimum)
         deployment = Deployment(f"ecs-svc/{stable_key(key) % 10**19:019d}", spec, constraints, self.desired,
-                                self.env.now, self.breaker, threshold, rollback_of)
+                                self.env.now, self.breaker, threshold)
         self.deployments.append(deployment)
         rec = self.plane.rec
         rec.deployment(deployment.id, self.name, spec.key, "state", "", PRIMARY)
@@ -572,12 +573,8 @@ class ServiceScheduler:
         if old == HEALTHY:
             self.healthy -= 1
         self.steady = False
-        grace_end = task.started_at + self.grace
-        if grace_end > self.env.now:
-            timer = self.env.timeout(grace_end - self.env.now)
-            timer.callbacks.append(lambda _event: self._unhealthy(task, reason))
-        else:
-            self._unhealthy(task, reason)
+        # healthCheckGracePeriodSeconds: act on it only that long after the task started
+        call_later(self.env, task.started_at + self.grace - self.env.now, self._unhealthy, task, reason)
 
     def _unhealthy(self, task: Task, reason: str) -> None:
         if task.desired_running and task.health != HEALTHY:
@@ -614,12 +611,16 @@ class ServiceScheduler:
 
     def set_desired(self, desired: int) -> None:
         """UpdateService with a new desiredCount."""
+        self._record_desired(desired)
+        self.notify()
+
+    def _record_desired(self, desired: int) -> None:
+        """The desired count (and the PRIMARY deployment's) becomes ``desired``: a service row."""
         old = self.desired
         self.desired = desired
         self.primary.target = desired
         self.plane.rec.service_row(self.name, "desired_count", str(old), str(desired), float(desired))
         self.steady = False
-        self.notify()
 
     # ------------------------------------------------------------------ circuit breaker
     def _count_failure(self, deployment: Deployment, why: str) -> None:
@@ -648,7 +649,7 @@ class ServiceScheduler:
             target.failed_tasks = 0
             back = target
         else:
-            back = self._new_deployment(target.spec, target.constraints, rollback_of=deployment)
+            back = self._new_deployment(target.spec, target.constraints)
         self.plane.rec.service_event(self.name, "rollback",
                                      f"service {self.name} rolling back to deployment {back.id}.")
         self._reset_throttle()

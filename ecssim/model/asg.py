@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from ..scenario.catalog import builtin_attributes, instance_type, registered_resources, task_eni_limit
 from .agent import SimulatedAgent
+from .timers import call_later
 
 
 class AutoScalingGroup:
@@ -108,11 +109,7 @@ class AutoScalingGroup:
         if not self.fleet.replace_lost_instances or slot in self.retiring:
             return
         delay = self.world.scenario.timing.asg_replacement_delay.sample(self.rng)
-        if delay <= 0.0:
-            self._replace(slot, incident)
-        else:
-            timer = self.world.env.timeout(delay)
-            timer.callbacks.append(lambda _event: self._replace(slot, incident))
+        call_later(self.world.env, delay, self._replace, slot, incident)
 
     def _replace(self, lost: int, incident: str) -> None:
         az = self._pick_az()

@@ -14,6 +14,8 @@ Delays of zero act at once (no SimPy event), so the rows keep the order of the c
 
 from __future__ import annotations
 
+from .timers import call_later
+
 #: ``reason`` of the agent rows.
 HEARTBEAT_TIMEOUT = "Agent heartbeat timed out (host impaired)"
 AGENT_DISCONNECTED = "Agent disconnected"
@@ -42,7 +44,7 @@ class Ec2:
         if delay <= 0.0:
             self.plane.terminate_instance(slot, reason, incident)
         else:
-            self._later(delay, self.plane.terminate_instance, slot, reason, incident)
+            call_later(self.env, delay, self.plane.terminate_instance, slot, reason, incident)
         self.world.asgs[self.world.cluster.infos[slot].fleet].instance_terminated(slot, incident)
 
     # ------------------------------------------------------------------ impairment
@@ -54,9 +56,9 @@ class Ec2:
         agent.die()
         self.plane.host_failed(slot, incident)
         timeout = self.timing.agent_heartbeat_timeout.sample(agent.rng)  # a dead host draws nothing else
-        self._later(timeout, self.plane.agent_connection, slot, False, HEARTBEAT_TIMEOUT, incident)
+        call_later(self.env, timeout, self.plane.agent_connection, slot, False, HEARTBEAT_TIMEOUT, incident)
         if terminate_after is not None:
-            self._later(terminate_after, self.terminate, slot, reason, incident)
+            call_later(self.env, terminate_after, self.terminate, slot, reason, incident)
 
     # ------------------------------------------------------------------ agent connection
     def disconnect(self, slot: int, incident: str) -> bool:
@@ -75,11 +77,3 @@ class Ec2:
             return
         self.plane.agent_connection(slot, True, AGENT_RECONNECTED, incident)
         agent.reconnect()
-
-    # ------------------------------------------------------------------ helpers
-    def _later(self, delay: float, call, *args) -> None:  # noqa: ANN001
-        if delay <= 0.0:
-            call(*args)
-            return
-        timer = self.env.timeout(delay)
-        timer.callbacks.append(lambda _event: call(*args))

@@ -225,15 +225,7 @@ def _instance_failure(world, fault: InstanceFailure, name: str, rng, at: float):
 
 
 class FailureClock:
-    """A Spot interruption (``spotInterruption``, 5.3) gives the notice
-(``timing.spotInterruptionNotice``): an instance of a fleet with ``spotInstanceDraining`` goes
-DRAINING at once (the agent polls the notice every second; that second is not modelled), then
-EC2 terminates it. Its tasks that are still there stop with the host-terminated reason and an
-empty stopCode, as for every host termination: ECS's documentation leaves open whether EC2
-Spot tasks get ``SpotInterruption`` or ``TerminationNotice`` (its only example of either is
-Fargate Spot's ``TerminationNotice``, ecs-reference 1.3), and ecssim does not guess.
-
-Stochastic instance failures: each matching instance fails after its own drawn time."""
+    """Stochastic instance failures: each matching instance fails after its own drawn time."""
 
     def __init__(self, world, fault: InstanceFailure, name: str) -> None:  # noqa: ANN001
         self.world = world

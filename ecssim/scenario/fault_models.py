@@ -102,7 +102,18 @@ class TaskCrash(Section):
     end: Duration | None = None
 
 
-class FailedStart(Section):
+class TaskFault(Section):
+    """Base of the faults that hit tasks of a service or of a task definition (give exactly one)."""
+
+    name: str | None = None
+    service: str | None = Field(default=None, description="Tasks of this service (or give taskDefinition).")
+    task_definition: str | None = Field(
+        default=None,
+        description="Tasks of this task definition: family:revision, or a bare family for all its revisions.",
+    )
+
+
+class FailedStart(TaskFault):
     """Tasks of a service or task definition fail to start with ``probability`` (ecs-reference 1.3, 4.3).
 
     A failing task goes PENDING -> STOPPING -> STOPPED at the end of its image pull, with
@@ -110,12 +121,6 @@ class FailedStart(Section):
     """
 
     type: Literal["failedStart"]
-    name: str | None = None
-    service: str | None = Field(default=None, description="Tasks of this service (or give taskDefinition).")
-    task_definition: str | None = Field(
-        default=None,
-        description="Tasks of this task definition: family:revision, or a bare family for all its revisions.",
-    )
     probability: float = Field(ge=0, le=1, description="Chance that one task start fails (one draw per start).")
     start: Duration = 0.0
     end: Duration | None = None
@@ -142,7 +147,7 @@ SizeDistribution = Annotated[
 ]
 
 
-class MemoryUse(Section):
+class MemoryUse(TaskFault):
     """Memory use of a service's or task definition's tasks against the container's hard limit.
 
     Each task draws its usage when it reaches RUNNING; the usage grows linearly from 0 to that
@@ -152,12 +157,6 @@ class MemoryUse(Section):
     """
 
     type: Literal["memoryUse"]
-    name: str | None = None
-    service: str | None = Field(default=None, description="Tasks of this service (or give taskDefinition).")
-    task_definition: str | None = Field(
-        default=None,
-        description="Tasks of this task definition: family:revision, or a bare family for all its revisions.",
-    )
     usage: SizeDistribution = Field(description="Memory each task reaches (MiB or sizes), drawn per task.")
     ramp: Duration = Field(default=0.0, ge=0, description="Time after RUNNING to reach the usage (linear).")
 
@@ -178,7 +177,7 @@ class SpotInterruption(Section):
     select: InstanceSelector = Field(default_factory=lambda: InstanceSelector(count=1))
 
 
-class HealthCheckFailure(Section):
+class HealthCheckFailure(TaskFault):
     """The application in tasks of a service or task definition stops answering its health checks.
 
     Each task reaching RUNNING within [start, end) is hit with ``probability``; its
@@ -191,12 +190,6 @@ class HealthCheckFailure(Section):
     """
 
     type: Literal["healthCheckFailure"]
-    name: str | None = None
-    service: str | None = Field(default=None, description="Tasks of this service (or give taskDefinition).")
-    task_definition: str | None = Field(
-        default=None,
-        description="Tasks of this task definition: family:revision, or a bare family for all its revisions.",
-    )
     probability: float = Field(default=1.0, ge=0, le=1, description="Chance that a task is hit (a draw per task).")
     time_to_failure: Distribution | None = Field(
         default=None, description="RUNNING to the application failing (default: at once)."

@@ -36,10 +36,7 @@ def bad_image(**extra) -> dict:
 def failed_start_rows(task: str, t: float) -> list[tuple]:
     """A bridge task placed at ``t`` whose image pull fails at once (imagePull 0)."""
     return [
-        (t, task, "state", "", "PROVISIONING"),
-        (t, task, "state", "PROVISIONING", "PENDING"),
-        (t, task, "host_acquired", "PENDING", "PENDING"),
-        (t, task, "pull_started", "PENDING", "PENDING"),
+        *lifecycle(task, t)[:4],  # placed, PENDING, resources taken, pull started
         (t, task, "state", "PENDING", "STOPPING"),
         (t, task, "state", "STOPPING", "STOPPED"),
         (t, task, "host_released", "STOPPED", "STOPPED"),
