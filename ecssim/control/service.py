@@ -567,7 +567,8 @@ class ServiceScheduler:
             deployment = task.deployment
             if deployment.breaker is not None and deployment.breaker.reset_on_healthy_task:
                 deployment.failed_tasks = 0
-            self.notify()  # a replacement or a new deployment's task is healthy: something may move
+            if self.replacing or len(self.deployments) > 1:
+                self.notify()  # a replacement or a new deployment's task is healthy: something may move
             self._check_progress()
             return
         if old == HEALTHY:
