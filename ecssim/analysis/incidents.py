@@ -7,7 +7,8 @@ An incident (``inc-0001``) is one fault occurrence. What the log says about it:
 - the agent rows (``event="agent"``, ``to_state`` ``DISCONNECTED``/``CONNECTED``) carrying its
   id: the hosts whose agent it disconnected. ECS keeps showing the tasks there RUNNING and
   does not replace them (``ecs-reference.md`` §5.1-5.2): they are *impaired*
-  (:func:`impaired`) until they leave RUNNING or the agent reconnects;
+  (:func:`impaired`) until they leave RUNNING, the agent reconnects or a load balancer
+  finds them UNHEALTHY;
 - the first row by which ECS showed it (:func:`detections`).
 
 Each function is vectorised over the log; none loops over events.
@@ -74,26 +75,39 @@ def _disconnects(events: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _first_unhealthy(events: pd.DataFrame) -> pd.Series:
+    """Per task id: time of its first health row to UNHEALTHY."""
+    rows = events[(events["event"] == "health") & (events["to_state"] == "UNHEALTHY")]
+    return rows.groupby("entity_id", sort=False)["time_s"].min()
+
+
 def impaired(events: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
-    """Per (incident, service): ``tasks_impaired`` and ``impaired_until_s``.
+    """Per (incident, service): ``tasks_impaired``, ``impaired_until_s`` and ``tasks_unreplaced``.
 
     A task is impaired by an incident when it is a service task RUNNING (``started_at_s`` <=
     the disconnect < ``stopping_at_s``) on a host whose agent DISCONNECTED row carries the
-    incident's id; it stays impaired until it leaves RUNNING or the agent reconnects.
-    ``impaired_until_s`` is the latest such end over the service's impaired tasks
-    (``inf`` while one of them is still impaired at the end of the log).
+    incident's id; it stays impaired until it leaves RUNNING, the agent reconnects, or its
+    load balancer finds it UNHEALTHY (its first health row to UNHEALTHY: the scheduler then
+    replaces it, §4.4, though ECS still shows it RUNNING on the dead host). A task found
+    UNHEALTHY before the disconnect is not impaired. ``impaired_until_s`` is the latest such
+    end over the service's impaired tasks (``inf`` while one of them is still impaired at the
+    end of the log); ``tasks_unreplaced`` counts those whose impairment did not end with an
+    UNHEALTHY row (ECS never replaced them for their health).
     """
     lost = _disconnects(events)
     columns = ["task_id", "service", "instance_id", "started_at_s", "stopping_at_s"]
     running = tasks.loc[(tasks["service"] != "") & tasks["started_at_s"].notna(), columns]
     hit = lost.merge(running, left_on="host", right_on="instance_id", how="inner")
     stopping = hit["stopping_at_s"].fillna(np.inf)
-    hit = hit[(hit["started_at_s"] <= hit["time_s"]) & (stopping > hit["time_s"])]
-    until = np.minimum(hit["stopping_at_s"].fillna(np.inf), hit["reconnect_s"].fillna(np.inf))
-    hit = hit.assign(impaired_until_s=until)
+    unhealthy = hit["task_id"].map(_first_unhealthy(events)).astype("float64").fillna(np.inf)
+    hit = hit[(hit["started_at_s"] <= hit["time_s"]) & (stopping > hit["time_s"]) & (unhealthy > hit["time_s"])]
+    stopping, unhealthy = stopping[hit.index], unhealthy[hit.index]
+    ended = np.minimum(stopping, hit["reconnect_s"].fillna(np.inf))
+    hit = hit.assign(impaired_until_s=np.minimum(ended, unhealthy), unreplaced=(unhealthy >= ended).astype("int64"))
     grouped = hit.groupby(["incident_id", "service"], sort=False)
     return grouped.agg(
-        tasks_impaired=("task_id", "nunique"), impaired_until_s=("impaired_until_s", "max")
+        tasks_impaired=("task_id", "nunique"), impaired_until_s=("impaired_until_s", "max"),
+        tasks_unreplaced=("unreplaced", "sum"),
     ).reset_index()
 
 
@@ -129,12 +143,14 @@ def affected(events: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
 
     Columns: ``incident_id``, ``service``, ``tasks_lost``, ``last_loss_s`` (NaN without a
     loss), ``tasks_impaired``, ``impaired_until_s`` (NaN without impaired tasks),
+    ``tasks_unreplaced`` (see :func:`impaired`),
     ``fault_time_s`` and ``kind`` ("" when the log has no fault row for the incident).
     """
     keys = ["incident_id", "service"]
     rows = losses(events).merge(impaired(events, tasks), on=keys, how="outer", sort=False)
     rows["tasks_lost"] = rows["tasks_lost"].fillna(0).astype("int64")
     rows["tasks_impaired"] = rows["tasks_impaired"].fillna(0).astype("int64")
+    rows["tasks_unreplaced"] = rows["tasks_unreplaced"].fillna(0).astype("int64")
     rows = rows.merge(faults(events), on="incident_id", how="left")
     rows["kind"] = rows["kind"].fillna("").astype("str")
     return rows

@@ -18,14 +18,15 @@ rows (:func:`~ecssim.analysis.capacity.service_counts`). Columns:
 ``time_to_desired_s``             from the fault to ``recovered_at_s``
 ``recovered_at_s``                first instant at or after the incident's last stop row
                                   for the service, and after its impaired tasks of the
-                                  service left RUNNING or got their agent back, at which the
-                                  service's RUNNING count is at least its desired count
+                                  service left RUNNING, got their agent back or were found
+                                  UNHEALTHY by their load balancer, at which the service's
+                                  RUNNING count is at least its desired count
 ``overlapped``                    another row of the same service has a recovery window
                                   ``[fault_time_s, recovered_at_s]`` that intersects this
                                   row's (an unrecovered window extends to infinity)
 ``not_recovered_reason``          ``""``, or ``not_recovered_by_end_of_run``
 ``tasks_impaired``                distinct RUNNING tasks of the service on hosts whose agent
-                                  the incident disconnected
+                                  the incident disconnected (not yet found UNHEALTHY then)
 ``time_to_detection_s``           from the fault to the first row by which ECS showed the
                                   incident (any of its task stop rows, its instances'
                                   INACTIVE rows, its agent DISCONNECTED rows); the same for
@@ -40,7 +41,8 @@ rows (:func:`~ecssim.analysis.capacity.service_counts`). Columns:
                                   max(desired - RUNNING, 0) from the fault to
                                   ``recovered_at_s`` (or the end of the run)
 ``stall_reason``                  why recovery was slowed or stopped (first that applies):
-                                  ``impaired_not_replaced`` (the row has impaired tasks);
+                                  ``impaired_not_replaced`` (the row has impaired tasks
+                                  that no UNHEALTHY verdict got replaced);
                                   ``circuit_breaker`` (a deployment of the service had a
                                   rollout row to FAILED, the deployment circuit breaker,
                                   between the fault and ``recovered_at_s`` or the end of
@@ -154,7 +156,7 @@ def _stall_reason(rows: pd.DataFrame, breaker: np.ndarray, throttled: np.ndarray
                   no_capacity: np.ndarray) -> np.ndarray:
     """The first reason that applies per row, in the order of :data:`STALL_REASONS`."""
     conditions = [
-        rows["tasks_impaired"].to_numpy() > 0,
+        rows["tasks_unreplaced"].to_numpy() > 0,
         breaker,
         throttled,
         no_capacity,

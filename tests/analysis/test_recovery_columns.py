@@ -166,6 +166,39 @@ def test_agent_reconnect_ends_the_impairment(builder):
     assert row["stall_reason"] == "impaired_not_replaced"
 
 
+def lb_verdict(b, unhealthy_at: float):
+    """impaired_host, web behind a load balancer: both tasks on i-a UNHEALTHY at ``unhealthy_at``;
+    replacements on i-b RUNNING at 230 and 235, healthy 150 s later."""
+    b.instance("i-a", "az1", active=0)
+    b.instance("i-b", "az2", active=0)
+    b.service("web", 2)
+    for tid in ("t-000001", "t-000002"):
+        b.task(tid, "i-a", service="web", created=0, running=10, healthy=50)
+    b.fault(100, "inc-0001", "instance_failure", instance_id="i-a")
+    b.agent(160, "i-a", "DISCONNECTED", incident="inc-0001")
+    for tid in ("t-000001", "t-000002"):
+        b.health(unhealthy_at, tid, "UNHEALTHY", "Task failed ELB health checks in (target-group tg)")
+    b.task("t-000003", "i-b", service="web", created=225, running=230, healthy=380)
+    b.task("t-000004", "i-b", service="web", created=225, running=235, healthy=385)
+    return b.build()
+
+
+def test_impairment_ends_at_the_load_balancer_verdict(builder):
+    """The tasks stay RUNNING on the hung host (ECS's view) but were found UNHEALTHY at 220 and
+    replaced: the row recovers from the verdict on, and nothing is reported as unreplaced."""
+    row = only_row(lb_verdict(builder, 220), end_s=600)
+    assert row["tasks_impaired"] == 2
+    assert row["recovered_at_s"] == 220.0  # ECS's RUNNING count never fell below 2
+    assert row["time_to_healthy_s"] == 285.0  # both replacements healthy at 385
+    assert row["stall_reason"] == ""
+
+
+def test_tasks_found_unhealthy_before_the_disconnect_are_not_impaired(logs):
+    """The verdict (130) came before ECS saw the agent disconnect (160): nothing is impaired."""
+    rows = recovery_of(lb_verdict(logs.LogBuilder(), 130), end_s=600)
+    assert rows.empty  # no stop row and no impaired task: the incident cost the service nothing in ECS's view
+
+
 def test_impairment_outranks_no_capacity(logs):
     b = logs.LogBuilder()
     b.placement_failure(200, "web")

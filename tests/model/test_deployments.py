@@ -288,6 +288,12 @@ def test_impaired_host_behind_a_load_balancer_is_replaced():
     assert times(res, "t-000003")[:2] == (170.0, 172.0)
     # Stopping a task on a dead host never completes: ECS still shows it (desired STOPPED).
     assert math.isnan(times(res, victim)[3])
+    # The recovery row: impaired until the LB verdict (160), then replaced, not stalled; ECS's
+    # RUNNING count never fell below 2 (the dead task still counts), healthy again when the
+    # replacement is (RUNNING 172 + 150 s = 322).
+    row = res.recovery.iloc[0]
+    assert (row.tasks_impaired, row.recovered_at_s, row.time_to_healthy_s, row.stall_reason) == (
+        1, 160.0, 222.0, "")
     plain = run(scenario_with(False))
     assert len(plain.tasks) == 2
     assert plain.recovery.stall_reason.tolist() == ["impaired_not_replaced"]
