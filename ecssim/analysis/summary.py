@@ -16,6 +16,10 @@ metric                             meaning
 ``tasks_stopped``                  tasks that reached STOPPED in the window
 ``tasks_failed_to_start``          of those, the ones that never were RUNNING
 ``placement_failures``             launches that found no instance, in the window
+``placement_failure_fraction``     placement failures / (placement failures + tasks created)
+                                   in the window: the share of launch attempts that found no
+                                   instance (a RunTask-only cluster's blocking probability);
+                                   NaN when there was no attempt
 ``instances_launched``             container instances launched in the window
 ``instances_lost``                 instances that became INACTIVE in the window because of
                                    a fault (their row carries an incident id)
@@ -117,6 +121,7 @@ METRIC_NAMES: tuple[str, ...] = (
     "tasks_stopped",
     "tasks_failed_to_start",
     "placement_failures",
+    "placement_failure_fraction",
     "instances_launched",
     "instances_lost",
     "incidents",
@@ -254,14 +259,17 @@ def summarize(
     stopped = tasks["stopped_at_s"].between(start, end)
     faults = events[(events["entity"] == "fault") & (events["event"] == "fault")]
     lost = instances[instances["incident_id"] != ""]
+    created = _count(tasks["created_at_s"], start, end)
+    failures = _count(placement_failures["time_s"], start, end)
     out: dict[str, float | int] = {
         "duration_s": end,
         "measure_from_s": start,
-        "tasks_created": _count(tasks["created_at_s"], start, end),
+        "tasks_created": created,
         "tasks_started": _count(tasks["started_at_s"], start, end),
         "tasks_stopped": int(stopped.sum()),
         "tasks_failed_to_start": int((stopped & tasks["started_at_s"].isna()).sum()),
-        "placement_failures": _count(placement_failures["time_s"], start, end),
+        "placement_failures": failures,
+        "placement_failure_fraction": failures / (failures + created) if failures + created else math.nan,
         "instances_launched": _count(instances["launched_at_s"], start, end),
         "instances_lost": _count(lost["terminated_at_s"], start, end),
         "incidents": int(faults.loc[faults["time_s"].between(start, end), "incident_id"].nunique()),

@@ -39,6 +39,7 @@ def test_tiny_run_values(tiny):
     assert summary["tasks_created"] == 2 and summary["tasks_started"] == 2
     assert summary["tasks_stopped"] == 1 and summary["tasks_failed_to_start"] == 0
     assert summary["instances_launched"] == 2 and summary["instances_lost"] == 0
+    assert summary["placement_failures"] == 0 and summary["placement_failure_fraction"] == 0.0
     assert summary["incidents"] == 0 and summary["unrecovered_incidents"] == 0
     assert summary["peak_cpu_reserved_fraction"] == 768 / 3072
     # registered from t=10: reserved 0 (10 s), 512 (10 s), 768 (70 s), 256 (100 s)
@@ -149,3 +150,19 @@ def test_no_deployment(outage):
     summary = result_of(outage, duration_s=200).summary()
     assert (summary["deployments_completed"], summary["deployments_failed"]) == (0, 0)
     assert math.isnan(summary["deployment_duration_mean_s"])
+
+
+def test_placement_failure_fraction_is_failures_over_attempts(builder):
+    builder.instance("i-a", "us-east-1a", active=0)
+    builder.task("t-000001", "i-a", created=10, running=12)
+    builder.placement_failure(20, "")
+    builder.placement_failure(30, "")
+    builder.placement_failure(300, "")  # outside the window
+    summary = result_of(builder.build(), duration_s=200).summary()
+    assert summary["placement_failures"] == 2
+    assert summary["placement_failure_fraction"] == 2 / 3
+
+
+def test_placement_failure_fraction_without_attempts_is_nan(builder):
+    builder.instance("i-a", "us-east-1a", active=0)
+    assert math.isnan(result_of(builder.build(), duration_s=200).summary()["placement_failure_fraction"])

@@ -85,8 +85,10 @@ def test_runtask_blocking_matches_erlang_b(load):
     assert 0.05 <= expected <= 0.30
     scenario = loss_scenario(load)
     started = time.perf_counter()
-    estimates = np.array([blocking(ecssim.simulate(scenario, seed=2024, replication=r))
-                          for r in range(REPLICATIONS)])
+    results = [ecssim.simulate(scenario, seed=2024, replication=r) for r in range(REPLICATIONS)]
+    estimates = np.array([blocking(result) for result in results])
+    # the summary's placement_failure_fraction is the same ratio over the same window
+    assert [r.summary()["placement_failure_fraction"] for r in results] == pytest.approx(list(estimates))
     mean = float(estimates.mean())
     half_width = float(stats.t.ppf(0.975, REPLICATIONS - 1) * estimates.std(ddof=1) / math.sqrt(REPLICATIONS))
     print(f"\na={load}: blocking {mean:.4f}, 95% CI [{mean - half_width:.4f}, {mean + half_width:.4f}] "
