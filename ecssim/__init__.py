@@ -7,6 +7,14 @@
 """
 
 from .analysis import Result, load_result
+from .experiments import (
+    CapacityPlan,
+    Experiment,
+    ExperimentResult,
+    experiment,
+    find_min_capacity,
+    load_experiment,
+)
 from .scenario import Scenario, ScenarioError, load_scenario, load_scenario_dict, validate_file
 from .simulation import Simulation, simulate
 
@@ -18,11 +26,17 @@ except Exception:  # pragma: no cover - running from a source tree without insta
     __version__ = "0.0.0"
 
 __all__ = [
+    "CapacityPlan",
+    "Experiment",
+    "ExperimentResult",
     "Result",
     "Scenario",
     "ScenarioError",
     "Simulation",
     "__version__",
+    "experiment",
+    "find_min_capacity",
+    "load_experiment",
     "load_result",
     "load_scenario",
     "load_scenario_dict",

@@ -1,4 +1,4 @@
-"""The ``ecssim`` command line: run, validate, schema, explain and headroom.
+"""The ``ecssim`` command line: run, validate, schema, explain, headroom, sweep and plan.
 
 Exit status: 0 on success, 2 on bad input (a clear message, no traceback), 1 on a failure
 inside a run.
@@ -52,27 +52,50 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("scenario_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random stream.")
+@click.argument("scenario_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--seed", type=int, default=None, help="Seed of every random stream  [default: 0, or the experiment's].")
 @click.option("--replication", type=int, default=0, show_default=True, help="Replication index (streams key).")
+@click.option("--experiment", "experiment_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Run one run of this experiment file instead of a scenario (with --point and --replication).")
+@click.option("--point", type=int, default=None, help="Point of the experiment to run (see --experiment).")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder to write the tables into (must be new or empty, see --force).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,
               help="Table file format; parquet needs: pip install 'ecssim[parquet]'.")
 @click.option("--force", is_flag=True, help="Replace an output folder that ecssim wrote before.")
 @click.option("--debug", is_flag=True, help="Show a traceback when a run fails.")
-def run(scenario_file: Path, seed: int, replication: int, out: Path | None, fmt: str, force: bool,
-        debug: bool) -> None:
-    """Run SCENARIO_FILE and print a short summary (and write the tables with --out)."""
+def run(scenario_file: Path | None, seed: int | None, replication: int, experiment_file: Path | None,
+        point: int | None, out: Path | None, fmt: str, force: bool, debug: bool) -> None:
+    """Run SCENARIO_FILE and print a short summary (and write the tables with --out).
+
+    With --experiment FILE --point P --replication R, run that one run of an experiment
+    alone: it gives the same tables as inside the sweep.
+    """
     from .simulation import simulate
 
-    with _exit_status(debug):
-        scenario = load_scenario(scenario_file)
+    if (scenario_file is None) == (experiment_file is None):
+        _fail("give a SCENARIO_FILE, or --experiment FILE with --point P (and --replication R)")
+    if experiment_file is None and point is not None:
+        _fail("--point needs --experiment FILE")
+    with _exit_status(debug, (*_INPUT_ERRORS, ValueError)):
+        if experiment_file is not None:
+            from .experiments import load_experiment, run_spec
+
+            experiment = load_experiment(experiment_file)
+            if seed is not None and seed != experiment.seed:
+                _fail(f"--seed {seed} differs from the experiment's seed {experiment.seed}; leave --seed out")
+            seed = experiment.seed
+            spec = run_spec(experiment, 0 if point is None else point, replication)  # checks both
+            scenario = experiment.point(spec.point).scenario
+        else:
+            scenario = load_scenario(scenario_file)
+        seed = 0 if seed is None else seed
         if out is not None:
             from .analysis.output import check_target, require_format
 
             require_format(fmt)
             check_target(out, force)
+    with _exit_status(debug):
         started = time.perf_counter()
         result = simulate(scenario, seed=seed, replication=replication)
         wall = time.perf_counter() - started
@@ -194,6 +217,169 @@ def headroom(scenario_file: Path, task_definition: str, seed: int, replication: 
             sim.run_until(until)
         report = sim.headroom(task_definition, strategies=rules, group=group)
     click.echo(report.to_frame().to_csv(index=False).rstrip("\n") if as_csv else str(report))
+
+
+def _executor_options(command):  # noqa: ANN001, ANN202 - a click decorator
+    """The options sweep and plan share: where runs execute, progress, debugging."""
+    options = [
+        click.option("--workers", type=click.IntRange(min=1), default=None,
+                     help="Worker processes (default: one per core; 1 runs in this process)."),
+        click.option("--executor", type=click.Choice(["serial", "processes", "dask"]), default=None,
+                     help="Where runs execute (default: processes, or dask with --dask)."),
+        click.option("--dask", "dask", default=None, metavar="ADDRESS",
+                     help="Run on a Dask cluster: a scheduler address (tcp://host:8786), or 'local' for a "
+                          "LocalCluster of --workers processes. Needs: pip install 'ecssim[dask]'."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
+        click.option("--debug", is_flag=True, help="Show tracebacks of failed runs."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _where(workers: int | None, executor: str | None, dask: str | None) -> dict:
+    if dask is not None and executor not in (None, "dask"):
+        _fail(f"--dask runs on Dask; it cannot be combined with --executor {executor}")
+    if dask is not None:
+        return {"executor": "dask", "dask_address": None if dask == "local" else dask, "workers": workers}
+    return {"executor": executor, "workers": workers}
+
+
+def _interval(row) -> str:  # noqa: ANN001
+    if row["n"] == 0:
+        return "n/a"
+    if row["n"] == 1 or row["ci_high"] != row["ci_high"]:
+        return f"{row['mean']:.4g}"
+    return f"{row['mean']:.4g} [{row['ci_low']:.4g}, {row['ci_high']:.4g}]"
+
+
+#: Metrics ``ecssim sweep`` prints per point unless --metric says otherwise.
+SWEEP_HEADLINE = ("recovery_time_p95_s", "service_availability_mean", "placement_failures",
+                  "peak_memory_reserved_fraction")
+
+
+@main.command()
+@click.argument("experiment_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the tables and the manifest (new or empty).")
+@click.option("--resume", "resume", type=click.Path(file_okay=False, path_type=Path), default=None,
+              metavar="DIR", help="Finish an interrupted sweep in DIR: run only the missing and failed runs.")
+@click.option("--tables", is_flag=True, help="Also keep every run's full tables under OUT/runs/.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,
+              help="Format of the per-run tables (--tables).")
+@click.option("--confidence", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95,
+              show_default=True, help="Level of the aggregate's confidence intervals.")
+@click.option("--metric", "metrics", multiple=True,
+              help=f"Summary metric to print per point (repeatable; default {', '.join(SWEEP_HEADLINE)}).")
+@_executor_options
+def sweep(experiment_file: Path | None, out: Path | None, resume: Path | None, tables: bool, fmt: str,
+          confidence: float, metrics: tuple[str, ...], workers: int | None, executor: str | None,
+          dask: str | None, quiet: bool, debug: bool) -> None:
+    """Run every point x replication of EXPERIMENT_FILE; write runs.csv and aggregate.csv.
+
+    Exit status: 0 when every run succeeded, 1 when some failed (listed at the end; the
+    others are kept), 2 on bad input, 130 when interrupted (finish with --resume DIR).
+    """
+    from .experiments import SweepInterrupted, experiment, load_experiment
+
+    if resume is not None and out is not None and out != resume:
+        _fail("--resume DIR writes into DIR; leave --out out")
+    if experiment_file is None and resume is None:
+        _fail("give an EXPERIMENT_FILE (with --out DIR), or --resume DIR")
+    folder = resume if resume is not None else out
+    where = _where(workers, executor, dask)
+    started = time.perf_counter()
+    try:
+        with _exit_status(debug, (*_INPUT_ERRORS, ValueError)):  # runs' own errors are recorded, not raised
+            spec = load_experiment(experiment_file) if experiment_file is not None else None
+            result = experiment(spec, out=folder, tables=tables, table_format=fmt, resume=resume is not None,
+                                confidence=confidence, progress=False if quiet else None, **where)
+    except SweepInterrupted as stop:
+        _fail(str(stop), 130)
+    wall = time.perf_counter() - started
+    exp = result.experiment
+    ok = int((result.runs["status"] == "ok").sum())
+    click.echo(f"ecssim sweep: {exp.name}: {len(exp.points)} point(s) x {exp.replications} replication(s), "
+               f"seed {exp.seed}: {ok} ok, {len(result.failures)} failed in {wall:.1f} s")
+    wanted = list(metrics) or [m for m in SWEEP_HEADLINE if m in set(result.aggregate["metric"])]
+    unknown = [m for m in wanted if m not in set(result.aggregate["metric"])]
+    if unknown:
+        click.echo(f"  (no metric {', '.join(unknown)} in the runs)", err=True)
+    shown = result.aggregate[result.aggregate["metric"].isin(wanted)]
+    if len(shown):
+        table = shown.assign(value=shown.apply(_interval, axis=1)).pivot(
+            index=["point", *exp.axes], columns="metric", values="value")
+        table = table[[m for m in wanted if m in table.columns]]
+        click.echo(f"  mean [{confidence:.0%} CI] per point:")
+        click.echo("\n".join("  " + line for line in table.reset_index().to_string(index=False).splitlines()))
+    if folder is not None:
+        click.echo(f"  tables written to {folder}/ (runs.csv, aggregate.csv, failures.csv, manifest.jsonl)")
+    if len(result.failures):
+        click.echo(f"{len(result.failures)} run(s) failed:", err=True)
+        for row in result.failures.itertuples():
+            click.echo(f"  point {row.point} replication {row.replication}: {row.error}", err=True)
+            if debug:
+                click.echo(row.traceback, err=True)
+        sys.exit(RUN_FAILED)
+
+
+NO_ANSWER = 3
+
+
+@main.command()
+@click.argument("scenario_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--parameter", required=True, metavar="PATH",
+              help="Integer field to search, as a dotted path (cluster.fleets[0].count).")
+@click.option("--criterion", "criteria", multiple=True, required=True, metavar="'METRIC OP VALUE'",
+              help="A summary metric bound, e.g. 'recovery_time_p95_s <= 300' (repeatable; all must hold).")
+@click.option("--low", type=click.IntRange(min=0), default=1, show_default=True, help="Smallest value tried.")
+@click.option("--high", type=click.IntRange(min=0), default=None,
+              help="Largest value tried (default: gallop up from --low until the criteria hold).")
+@click.option("--step", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Try only low, low+step, ... (e.g. the number of AZs, for even AZ splits).")
+@click.option("--replications", type=click.IntRange(min=2), default=10, show_default=True,
+              help="Replications per value.")
+@click.option("--confidence", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95,
+              show_default=True, help="Level of the one-sided confidence bounds.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Root seed of every run.")
+@click.option("--nan", "nan", type=click.Choice(["fail", "ignore"]), default="fail", show_default=True,
+              help="A run whose metric is NaN (e.g. nothing to recover): the value fails, or the run is left out.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for plan.txt, evidence.csv and runs.csv (new or empty).")
+@_executor_options
+def plan(scenario_file: Path, parameter: str, criteria: tuple[str, ...], low: int, high: int | None, step: int,
+         replications: int, confidence: float, seed: int, nan: str, out: Path | None, workers: int | None,
+         executor: str | None, dask: str | None, quiet: bool, debug: bool) -> None:
+    """Find the smallest value of an integer PARAMETER of SCENARIO_FILE meeting the criteria.
+
+    Exit status: 0 when a value was found, 3 when no value in the range meets the criteria,
+    1 when runs failed, 2 on bad input.
+    """
+    from .experiments import Criterion, PathError, find_min_capacity
+
+    try:
+        parsed = [Criterion.parse(text) for text in criteria]
+    except ValueError as error:
+        _fail(str(error))
+    where = _where(workers, executor, dask)
+    with _exit_status(debug, (*_INPUT_ERRORS, PathError)):
+        if out is not None:
+            from .analysis.output import check_target
+
+            check_target(out, False)
+        result = find_min_capacity(str(scenario_file), parameter, parsed, low=low, high=high, step=step,
+                                   replications=replications, confidence=confidence, seed=seed, nan=nan,
+                                   progress=False if quiet else None, **where)
+        if out is not None:
+            result.save(out)
+    click.echo(str(result))
+    if out is not None:
+        click.echo(f"written to {out}/ (plan.txt, evidence.csv, runs.csv)")
+    if len(result.failures):
+        click.echo(f"{len(result.failures)} run(s) failed; first: {result.failures['error'].iloc[0]}", err=True)
+        sys.exit(RUN_FAILED)
+    if result.answer is None:
+        sys.exit(NO_ANSWER)
 
 
 @main.command()

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from ecssim.analysis import DYNAMIC_METRIC_PATTERNS, METRIC_NAMES, SCHEMAS
+from ecssim.experiments import load_experiment
 from ecssim.scenario import load_scenario_dict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +57,14 @@ def test_python_examples_run(index: int, monkeypatch: pytest.MonkeyPatch) -> Non
 
 @pytest.mark.parametrize("index", range(len(blocks("yaml"))))
 def test_yaml_examples_are_valid(index: int, tmp_path: Path) -> None:
-    fragment = yaml.safe_load(blocks("yaml")[index])
+    text = blocks("yaml")[index]
+    fragment = yaml.safe_load(text)
+    if "axes" in fragment:  # an experiment: the block is the shipped file it names
+        shipped = ROOT / text.splitlines()[0].removeprefix("# ").strip()
+        assert yaml.safe_load(shipped.read_text(encoding="utf-8")) == {**yaml.safe_load(
+            shipped.read_text(encoding="utf-8")), **fragment}
+        assert load_experiment(shipped).axes == fragment["axes"]
+        return
     data = dict(BASE)
     data.update(fragment)
     if "workloads" in fragment:  # the trace example's path is relative to scenarios/
