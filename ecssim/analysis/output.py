@@ -75,13 +75,14 @@ def write_json(path: Path, data: Any) -> None:
     path.write_text(text + "\n", encoding="utf-8")
 
 
-def read_provenance(folder: Path) -> dict | None:
-    """The folder's provenance if ecssim wrote it (marker present), else None."""
+def read_provenance(folder: Path, marker: str = MARKER) -> dict | None:
+    """The folder's provenance if ecssim wrote it (``marker`` present: a run's result by
+    default, ``ecssim_sweep`` for a sweep), else None."""
     try:
         data = json.loads((folder / PROVENANCE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) and MARKER in data else None
+    return data if isinstance(data, dict) and marker in data else None
 
 
 def check_target(path: str | Path, force: bool) -> dict | None:

@@ -28,6 +28,15 @@ from ecssim.analysis.output import MissingExtraError
 from .runner import RunRecord, RunSpec, execute
 
 EXECUTORS = ("serial", "processes", "dask")
+#: Dask settings for the LocalCluster ecssim starts, so that its workers run a simulation as a
+#: plain process does: Dask's nanny otherwise sets glibc's MALLOC_TRIM_THRESHOLD_ to 64 KiB
+#: (memory handed back to the OS at once, which costs system calls in code that builds many
+#: short-lived pandas frames) and samples every worker's stack every 10 ms for its profiler.
+#: For a cluster of your own, set the same in its configuration.
+LOCAL_CLUSTER_CONFIG = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    "distributed.worker.profile.enabled": False,
+}
 DASK_HINT = "the Dask executor needs the optional extra: pip install 'ecssim[dask]'"
 
 
@@ -111,10 +120,13 @@ class DaskExecutor:
             self._client = Client(self.address)
             self.workers = max(1, sum(w.get("nthreads", 1) for w in self._client.scheduler_info()["workers"].values()))
         else:
-            self._cluster = LocalCluster(
-                n_workers=self.workers, threads_per_worker=1, processes=True,
-                host="127.0.0.1", dashboard_address=None,
-            )
+            import dask
+
+            with dask.config.set(LOCAL_CLUSTER_CONFIG):
+                self._cluster = LocalCluster(
+                    n_workers=self.workers, threads_per_worker=1, processes=True,
+                    host="127.0.0.1", dashboard_address=None,
+                )
             self._client = Client(self._cluster)
         return self
 

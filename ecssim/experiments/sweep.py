@@ -33,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from ecssim.analysis.output import MARKER, OutputFolderError, read_provenance, require_format, write_json
+from ecssim.analysis.output import OutputFolderError, read_provenance, require_format, write_json
 from ecssim.analysis.result import library_versions
 
 from .executors import make_executor
@@ -177,11 +177,7 @@ def _check_new_folder(out: Path) -> None:
 
 
 def _sweep_provenance(out: Path) -> dict | None:
-    try:
-        data = json.loads((out / PROVENANCE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and SWEEP_MARKER in data else None
+    return read_provenance(out, SWEEP_MARKER)
 
 
 def read_manifest(out: Path) -> dict[tuple[int, int], RunRecord]:
@@ -216,7 +212,7 @@ def open_sweep_folder(out: Path, experiment: Experiment | None, resume: bool) ->
     provenance = _sweep_provenance(out)
     if provenance is None:
         what = "does not exist" if not out.exists() else f"holds no ecssim sweep ({PROVENANCE_FILE})"
-        if out.exists() and read_provenance(out) is not None and MARKER in (read_provenance(out) or {}):
+        if out.exists() and read_provenance(out) is not None:
             what = "holds a single run's result, not a sweep"
         raise OutputFolderError(f"cannot resume {out}: it {what}")
     stored = Experiment.from_dict(json.loads((out / EXPERIMENT_FILE).read_text(encoding="utf-8")),

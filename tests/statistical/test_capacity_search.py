@@ -22,30 +22,15 @@ import pytest
 
 import ecssim
 
-from .test_erlang import erlang_b
+from .test_erlang import erlang_b, loss_scenario_data
 
 LOAD = 1.0  # Erlangs
-MEAN_HOLDING_S = 120.0  # 5 s container start + 115 s mean run time
 TARGET = 0.01
 
 
 def one_slot_scenario() -> dict:
-    return {
-        "name": "erlang-capacity",
-        "duration": "25h",
-        "measureFrom": "1h",
-        "cluster": {"fleets": [{"name": "pool", "instanceType": "m5.large", "count": 1, "registeredMemory": 1024,
-                                "availabilityZones": ["a", "b"]}]},
-        "taskDefinitions": [{"family": "job", "containerDefinitions": [
-            {"name": "work", "image": "repo/job:1", "cpu": 256, "memory": 1024}]}],
-        "workloads": [{
-            "name": "arrivals",
-            "taskDefinition": "job",
-            "arrivals": {"type": "poisson", "rate": LOAD / MEAN_HOLDING_S},
-            "duration": {"type": "exponential", "mean": MEAN_HOLDING_S - 5.0},
-        }],
-        "timing": {"imagePull": "10s", "containerStart": "5s", "agentRegistration": 0},
-    }
+    """Instances holding one task each, so the fleet count is the number of servers."""
+    return loss_scenario_data(LOAD, instances=1, tasks_per_instance=1, duration="25h")
 
 
 def smallest_servers(load: float, target: float) -> int:

@@ -47,12 +47,18 @@ def erlang_b(servers: int, load: float) -> float:
 
 
 def loss_scenario(load: float) -> ecssim.Scenario:
-    return ecssim.load_scenario_dict({
+    return ecssim.load_scenario_dict(loss_scenario_data(load))
+
+
+def loss_scenario_data(load: float, *, instances: int = 4, tasks_per_instance: int = 3,
+                       duration: str = "13h") -> dict:
+    """The loss system as a scenario mapping: ``instances`` x ``tasks_per_instance`` servers."""
+    return {
         "name": "erlang-loss",
-        "duration": "13h",
+        "duration": duration,
         "measureFrom": WARM_UP_S,
-        "cluster": {"fleets": [{"name": "pool", "instanceType": "m5.large", "count": 4,
-                                "registeredMemory": 3072, "availabilityZones": ["a", "b"]}]},
+        "cluster": {"fleets": [{"name": "pool", "instanceType": "m5.large", "count": instances,
+                                "registeredMemory": 1024 * tasks_per_instance, "availabilityZones": ["a", "b"]}]},
         "taskDefinitions": [{"family": "job", "containerDefinitions": [
             {"name": "work", "image": "repo/job:1", "cpu": 256, "memory": 1024}]}],
         "workloads": [{
@@ -62,7 +68,7 @@ def loss_scenario(load: float) -> ecssim.Scenario:
             "duration": {"type": "exponential", "mean": MEAN_HOLDING_S - 5.0},
         }],
         "timing": {"imagePull": "10s", "containerStart": "5s", "agentRegistration": 0},
-    })
+    }
 
 
 def blocking(result: ecssim.Result) -> float:
