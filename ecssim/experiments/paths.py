@@ -21,7 +21,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from ecssim.scenario.ecs_fields import did_you_mean
-from ecssim.scenario.errors import file_keys
+from ecssim.scenario.errors import file_keys, union_members
+from ecssim.scenario.errors import strip_annotation as _strip
 from ecssim.scenario.models import Scenario
 
 #: Keys that name a list item for a ``[name]`` selector, in the order they are tried.
@@ -80,33 +81,18 @@ def format_path(segments: list[Segment]) -> str:
     return out
 
 
-def _strip(annotation: Any) -> Any:
-    """Drop ``Annotated`` metadata and ``None`` members from an annotation."""
-    while typing.get_origin(annotation) is typing.Annotated:
-        annotation = typing.get_args(annotation)[0]
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        members = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(members) == 1:
-            return _strip(members[0])
-    return annotation
-
-
 def _model_of(annotation: Any, node: Any) -> type[BaseModel] | None:
     """The model class for ``node`` under ``annotation`` (a union is resolved by its ``type`` tag)."""
     annotation = _strip(annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        models = [_strip(a) for a in typing.get_args(annotation)]
-        models = [m for m in models if isinstance(m, type) and issubclass(m, BaseModel)]
-        if len(models) == 1:
-            return models[0]
-        tag = node.get("type") if isinstance(node, dict) else None
-        for model in models:
-            field = model.model_fields.get("type")
-            if field is not None and tag in typing.get_args(field.annotation):
-                return model
-    return None
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return None
+    models = [m for m in map(_strip, typing.get_args(annotation)) if isinstance(m, type) and issubclass(m, BaseModel)]
+    if len(models) == 1:  # e.g. a string or a mapping: the mapping's model
+        return models[0]
+    tag = node.get("type") if isinstance(node, dict) else None
+    return union_members(annotation).get(tag) if isinstance(tag, str) else None
 
 
 def _field(model: type[BaseModel], key: str) -> Any:

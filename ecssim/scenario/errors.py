@@ -49,7 +49,7 @@ class ScenarioError(Exception):
 # --------------------------------------------------------------------------- paths
 
 
-def _strip(annotation: Any) -> Any:
+def strip_annotation(annotation: Any) -> Any:
     """Drop ``Annotated`` metadata and ``None`` from an optional."""
     while typing.get_origin(annotation) is typing.Annotated:
         annotation = typing.get_args(annotation)[0]
@@ -57,17 +57,17 @@ def _strip(annotation: Any) -> Any:
     if origin in (typing.Union, types.UnionType):
         members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
         if len(members) == 1:
-            return _strip(members[0])
+            return strip_annotation(members[0])
     return annotation
 
 
-def _union_members(annotation: Any) -> dict[str, type[BaseModel]]:
+def union_members(annotation: Any) -> dict[str, type[BaseModel]]:
     """Tag value -> model class for a union of models tagged by a ``type`` literal."""
     if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
         return {}
     members: dict[str, type[BaseModel]] = {}
     for arg in typing.get_args(annotation):
-        arg = _strip(arg)
+        arg = strip_annotation(arg)
         if isinstance(arg, type) and issubclass(arg, BaseModel) and "type" in arg.model_fields:
             for tag in typing.get_args(arg.model_fields["type"].annotation):
                 members[tag] = arg
@@ -97,13 +97,13 @@ def resolve_loc(root: type[BaseModel], loc: tuple[Any, ...]) -> tuple[str, type[
     current: Any = root
     owner: type[BaseModel] | None = None
     for item in loc:
-        current = _strip(current)
+        current = strip_annotation(current)
         if isinstance(item, int):
             path += f"[{item}]"
             args = typing.get_args(current)
             current = args[0] if typing.get_origin(current) is list and args else None
             continue
-        tags = _union_members(current)
+        tags = union_members(current)
         if item in tags:
             current = tags[item]
             continue
@@ -117,7 +117,7 @@ def resolve_loc(root: type[BaseModel], loc: tuple[Any, ...]) -> tuple[str, type[
             current = typing.get_args(current)[1]
         else:
             owner, current = None, None
-    return path, owner, _strip(current)
+    return path, owner, strip_annotation(current)
 
 
 # --------------------------------------------------------------------------- messages
@@ -182,7 +182,7 @@ def issues_from_validation_error(exc: ValidationError, root: type[BaseModel], fi
         kind = error["type"]
         if kind in ("union_tag_invalid", "union_tag_not_found"):
             path, _, annotation = resolve_loc(root, loc)
-            tags = ", ".join(_union_members(annotation)) or _quote_list(
+            tags = ", ".join(union_members(annotation)) or _quote_list(
                 str((error.get("ctx") or {}).get("expected_tags", ""))
             )
             field = str((error.get("ctx") or {}).get("discriminator", "type")).strip("'")
