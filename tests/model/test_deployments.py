@@ -27,6 +27,18 @@ def deploy(at: float = 100, task_definition: str = "web:2") -> dict:
     return {"type": "updateService", "name": "deploy", "at": at, "service": "web", "taskDefinition": task_definition}
 
 
+def bounded_deploy(desired: int, maximum: int, minimum: int) -> dict:
+    """Two instances, web:1 warm-started with ``desired`` tasks, web:2 deployed at 100 s within
+    the deployment bounds ``maximum``/``minimum`` percent."""
+    return scenario(
+        instances=2, duration="30m", warmStart=True,
+        task_definitions=[web_revision(1), web_revision(2)],
+        services=[service("web", "web:1", desired, deploymentConfiguration={"maximumPercent": maximum,
+                                                                       "minimumHealthyPercent": minimum})],
+        actions=[deploy()],
+    )
+
+
 def times(res, task_id: str) -> tuple:
     row = res.tasks.set_index("task_id").loc[task_id]
     return row.created_at_s, row.started_at_s, row.stopping_at_s, row.stopped_at_s
@@ -95,13 +107,7 @@ def test_min_50_max_100_stops_first():
     """min 50 / max 100, desired 4: half the old tasks stop at the first reaction (110); their
     replacements start at the next reaction (120, after they STOPPED at 113), are healthy at
     162 (RUNNING 122 + 40), and the reaction at 172 retires the other half."""
-    res = run(scenario(
-        instances=2, duration="30m", warmStart=True,
-        task_definitions=[web_revision(1), web_revision(2)],
-        services=[service("web", "web:1", 4, deploymentConfiguration={"maximumPercent": 100,
-                                                                     "minimumHealthyPercent": 50})],
-        actions=[deploy()],
-    ))
+    res = run(bounded_deploy(desired=4, maximum=100, minimum=50))
     old = res.tasks[res.tasks.task_definition == "web:1"].sort_values("stopping_at_s")
     assert old.stopping_at_s.tolist() == [110.0, 110.0, 172.0, 172.0]
     new = res.tasks[res.tasks.task_definition == "web:2"]
@@ -111,13 +117,7 @@ def test_min_50_max_100_stops_first():
 
 
 def test_both_bounds_100_deadlock_is_reported():
-    res = run(scenario(
-        instances=2, duration="30m", warmStart=True,
-        task_definitions=[web_revision(1), web_revision(2)],
-        services=[service("web", "web:1", 2, deploymentConfiguration={"maximumPercent": 100,
-                                                                     "minimumHealthyPercent": 100})],
-        actions=[deploy()],
-    ))
+    res = run(bounded_deploy(desired=2, maximum=100, minimum=100))
     assert len(res.tasks) == 2  # nothing moved
     assert kinds(res) == [(110.0, "deployment_blocked")]
     assert res.service_events.message.iloc[-1] == (
