@@ -137,6 +137,16 @@ class CapacityPlan:
     def found(self) -> bool:
         return self.answer is not None
 
+    @property
+    def plot(self) -> Any:
+        """Figures of this search, e.g. ``plan.plot.evidence()``.
+
+        Returns a :class:`~ecssim.experiments.plots.PlanPlots`; matplotlib is imported on first use.
+        """
+        from .plots import PlanPlots
+
+        return PlanPlots(self)
+
     def save(self, path: str | Path, force: bool = False) -> Path:
         """Write ``plan.txt``, ``evidence.csv`` and ``runs.csv`` into a new folder, atomically."""
 

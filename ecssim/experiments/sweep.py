@@ -151,6 +151,16 @@ class ExperimentResult:
         rows = [{"point": p.index, **{k: axis_value(v) for k, v in p.values.items()}} for p in self.experiment.points]
         return pd.DataFrame(rows, columns=["point", *self.experiment.axes])
 
+    @property
+    def plot(self) -> Any:
+        """Figures of this sweep, e.g. ``result.plot.metric("recovery_time_p95_s", x=..., hue=...)``.
+
+        Returns a :class:`~ecssim.experiments.plots.SweepPlots`; matplotlib is imported on first use.
+        """
+        from .plots import SweepPlots
+
+        return SweepPlots(self)
+
     def metric(self, name: str) -> pd.DataFrame:
         """The aggregate rows of one summary metric, one per point."""
         known = sorted(set(self.aggregate["metric"]))
