@@ -13,6 +13,7 @@ import importlib.metadata
 import json
 import math
 import platform
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,17 @@ class Result:
         """The capacity series on a regular grid from 0 to the end of the run."""
         return resample_capacity(self.capacity, every, end_s=self.duration_s)
 
+    @property
+    def plot(self):  # noqa: ANN201 - a ResultPlots, imported lazily (see below)
+        """This run's figures as methods: ``result.plot.capacity()``, ``.tasks()``, ``.all()`` ...
+
+        Returns an :class:`~ecssim.analysis.plots.accessor.ResultPlots`; matplotlib is
+        imported here, on first use, so ``import ecssim`` does not load pyplot.
+        """
+        from ecssim.analysis.plots.accessor import ResultPlots
+
+        return ResultPlots(self)
+
     def explain(self, target: str, *, base_dir: str | Path | None = None) -> pd.DataFrame:
         """Why task ``t-…`` went where it did, or why failure ``pf-…`` found no instance.
 
@@ -176,8 +188,13 @@ class Result:
         return load_scenario_dict(self.scenario, source="<result scenario>",
                                   base_dir=base_dir if base_dir is not None else self.base_dir)
 
-    def save(self, path: str | Path, format: str = "csv", force: bool = False) -> Path:  # noqa: A002
+    def save(self, path: str | Path, format: str = "csv", force: bool = False,  # noqa: A002
+             extra: Callable[[Path], list[str]] | None = None) -> Path:
         """Write the result folder atomically (rules in :mod:`ecssim.analysis.output`).
+
+        ``extra(folder)``, if given, writes more files (plots, the report) into the temporary
+        folder once the tables are there, before it is moved into place, and returns their
+        names, which provenance lists with the others.
 
         Raises ``OutputFolderError`` when the folder holds something ecssim must not replace,
         ``MissingExtraError`` for Parquet without pyarrow.
@@ -190,6 +207,8 @@ class Result:
             output.write_json(folder / SUMMARY_FILE, summary)
             output.write_json(folder / SCENARIO_FILE, self.scenario)
             files += [SUMMARY_FILE, SCENARIO_FILE]
+            if extra is not None:
+                files += [name for name in extra(folder) if name not in files]
             provenance = {
                 output.MARKER: output.LAYOUT_VERSION,
                 **self.provenance,
