@@ -1,4 +1,11 @@
-"""The ``ecssim`` command line: run, validate, schema, explain, headroom, sweep and plan.
+"""The ``ecssim`` command line: run, report, validate, schema, explain, headroom, sweep and plan.
+
+``run --out DIR`` writes a result folder; ``--plots`` adds the standard figures as PNG files
+and ``--report`` a self-contained ``report.html``, both written inside the folder before it
+is moved into place; ``--narrate`` prints the run's timeline in words. ``report DIR`` writes
+the report of a result folder written earlier. ``sweep --plots`` and ``plan --plots`` add
+their figures to the output folder. Plotting modules (matplotlib) are imported only when
+asked for, so ``ecssim --help`` stays fast.
 
 Exit status: 0 on success, 2 on bad input (a clear message, no traceback), 1 on a failure
 inside a run.
@@ -63,9 +70,14 @@ def main() -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,
               help="Table file format; parquet needs: pip install 'ecssim[parquet]'.")
 @click.option("--force", is_flag=True, help="Replace an output folder that ecssim wrote before.")
+@click.option("--plots", is_flag=True, help="Also write the standard figures as PNG files into --out.")
+@click.option("--report", "with_report", is_flag=True,
+              help="Also write a self-contained report.html into --out (open it in a browser).")
+@click.option("--narrate", is_flag=True, help="Print what happened, in words, before the summary.")
 @click.option("--debug", is_flag=True, help="Show a traceback when a run fails.")
 def run(scenario_file: Path | None, seed: int | None, replication: int, experiment_file: Path | None,
-        point: int | None, out: Path | None, fmt: str, force: bool, debug: bool) -> None:
+        point: int | None, out: Path | None, fmt: str, force: bool, plots: bool, with_report: bool,
+        narrate: bool, debug: bool) -> None:
     """Run SCENARIO_FILE and print a short summary (and write the tables with --out).
 
     With --experiment FILE --point P --replication R, run that one run of an experiment
@@ -77,6 +89,8 @@ def run(scenario_file: Path | None, seed: int | None, replication: int, experime
         _fail("give a SCENARIO_FILE, or --experiment FILE with --point P (and --replication R)")
     if experiment_file is None and point is not None:
         _fail("--point needs --experiment FILE")
+    if out is None and (plots or with_report):
+        _fail(f"{'--plots' if plots else '--report'} writes into the output folder: give --out DIR")
     with _exit_status(debug, (*_INPUT_ERRORS, ValueError)):
         if experiment_file is not None:
             from .experiments import load_experiment, run_spec
@@ -99,9 +113,40 @@ def run(scenario_file: Path | None, seed: int | None, replication: int, experime
         started = time.perf_counter()
         result = simulate(scenario, seed=seed, replication=replication)
         wall = time.perf_counter() - started
+        extras: list[str] = []
         if out is not None:
-            result.save(out, format=fmt, force=force)
+            extra = _extra_files(result, plots, with_report, extras) if plots or with_report else None
+            result.save(out, format=fmt, force=force, extra=extra)
+        story = _narration(result) if narrate else ""
+    if story:
+        click.echo(story)
     click.echo(_summary_text(scenario.name, seed, result.summary(), wall, out))
+    if extras:
+        click.echo(f"  also written: {', '.join(extras)}")
+
+
+def _extra_files(result, plots: bool, with_report: bool, names: list[str]):  # noqa: ANN001, ANN202
+    """The ``Result.save`` hook writing the figures and the report into the temporary folder
+    (their file names are appended to ``names`` and returned)."""
+
+    def write(folder: Path) -> list[str]:
+        if plots:
+            from .analysis.plots import save_plots
+
+            names.extend(path.name for path in save_plots(result, folder))
+        if with_report:
+            from .analysis.report import write_report
+
+            names.append(write_report(result, folder).name)
+        return names
+
+    return write
+
+
+def _narration(result) -> str:  # noqa: ANN001
+    from .insight.narrate import narrate
+
+    return narrate(result).rstrip("\n")
 
 
 def _summary_text(name: str, seed: int, summary: dict, wall_s: float, out: Path | None) -> str:
@@ -122,6 +167,29 @@ def _summary_text(name: str, seed: int, summary: dict, wall_s: float, out: Path 
     if out is not None:
         lines.append(f"  tables written to {out}/")
     return "\n".join(lines)
+
+
+@main.command("report")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--rows", "table_rows", type=click.IntRange(min=0), default=10, show_default=True,
+              help="Rows shown per table (the report links to each whole table).")
+@click.option("--force", is_flag=True, help="Replace a report.html that ecssim wrote before.")
+@click.option("--debug", is_flag=True, help="Show a traceback when writing the report fails.")
+def report_command(out_dir: Path, table_rows: int, force: bool, debug: bool) -> None:
+    """Write OUT_DIR/report.html: one self-contained page (figures, metrics, tables) of a
+    result folder written by `ecssim run --out OUT_DIR`."""
+    from .analysis import load_result
+    from .analysis.output import read_provenance
+    from .analysis.report import write_report
+
+    provenance = read_provenance(out_dir)
+    if provenance is not None and "seed" not in provenance:  # e.g. a capacity plan's folder
+        kind = str(provenance.get("kind", "folder")).replace("_", " ")
+        _fail(f"{out_dir} holds an ecssim {kind}, not one run's result (written by `ecssim run --out`)")
+    with _exit_status(debug):
+        result = load_result(out_dir)
+        path = write_report(result, out_dir, table_rows=table_rows, force=force)
+    click.echo(f"report written to {path}")
 
 
 @main.command()
@@ -271,9 +339,11 @@ SWEEP_HEADLINE = ("recovery_time_p95_s", "service_availability_mean", "placement
               show_default=True, help="Level of the aggregate's confidence intervals.")
 @click.option("--metric", "metrics", multiple=True,
               help=f"Summary metric to print per point (repeatable; default {', '.join(SWEEP_HEADLINE)}).")
+@click.option("--plots", is_flag=True,
+              help="Also write a PNG per metric (mean and confidence band per point) into the folder.")
 @_executor_options
 def sweep(experiment_file: Path | None, out: Path | None, resume: Path | None, tables: bool, fmt: str,
-          confidence: float, metrics: tuple[str, ...], workers: int | None, executor: str | None,
+          confidence: float, metrics: tuple[str, ...], plots: bool, workers: int | None, executor: str | None,
           dask: str | None, quiet: bool, debug: bool) -> None:
     """Run every point x replication of EXPERIMENT_FILE; write runs.csv and aggregate.csv.
 
@@ -287,6 +357,8 @@ def sweep(experiment_file: Path | None, out: Path | None, resume: Path | None, t
     if experiment_file is None and resume is None:
         _fail("give an EXPERIMENT_FILE (with --out DIR), or --resume DIR")
     folder = resume if resume is not None else out
+    if plots and folder is None:
+        _fail("--plots writes into the sweep's folder: give --out DIR")
     where = _where(workers, executor, dask)
     started = time.perf_counter()
     try:
@@ -314,6 +386,12 @@ def sweep(experiment_file: Path | None, out: Path | None, resume: Path | None, t
         click.echo("\n".join("  " + line for line in table.reset_index().to_string(index=False).splitlines()))
     if folder is not None:
         click.echo(f"  tables written to {folder}/ (runs.csv, aggregate.csv, failures.csv, manifest.jsonl)")
+    if plots:
+        with _exit_status(debug, (*_INPUT_ERRORS, ValueError)):
+            from .experiments.plots import save_sweep_plots
+
+            paths = save_sweep_plots(result, folder, list(metrics) or None)
+        click.echo(f"  plots written: {', '.join(p.name for p in paths) or 'none'}")
     if len(result.failures):
         click.echo(f"{len(result.failures)} run(s) failed:", err=True)
         for row in result.failures.itertuples():
@@ -346,10 +424,11 @@ NO_ANSWER = 3
               help="A run whose metric is NaN (e.g. nothing to recover): the value fails, or the run is left out.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for plan.txt, evidence.csv and runs.csv (new or empty).")
+@click.option("--plots", is_flag=True, help="Also write the search's evidence figure (PNG) into --out.")
 @_executor_options
 def plan(scenario_file: Path, parameter: str, criteria: tuple[str, ...], low: int, high: int | None, step: int,
-         replications: int, confidence: float, seed: int, nan: str, out: Path | None, workers: int | None,
-         executor: str | None, dask: str | None, quiet: bool, debug: bool) -> None:
+         replications: int, confidence: float, seed: int, nan: str, out: Path | None, plots: bool,
+         workers: int | None, executor: str | None, dask: str | None, quiet: bool, debug: bool) -> None:
     """Find the smallest value of an integer PARAMETER of SCENARIO_FILE meeting the criteria.
 
     Exit status: 0 when a value was found, 3 when no value in the range meets the criteria,
@@ -357,6 +436,8 @@ def plan(scenario_file: Path, parameter: str, criteria: tuple[str, ...], low: in
     """
     from .experiments import Criterion, PathError, find_min_capacity
 
+    if plots and out is None:
+        _fail("--plots writes into the output folder: give --out DIR")
     try:
         parsed = [Criterion.parse(text) for text in criteria]
     except ValueError as error:
@@ -372,9 +453,17 @@ def plan(scenario_file: Path, parameter: str, criteria: tuple[str, ...], low: in
                                    progress=False if quiet else None, **where)
         if out is not None:
             result.save(out)
+            written = ["plan.txt", "evidence.csv", "runs.csv"]
+            if plots:
+                from .analysis.report import register_files
+                from .experiments.plots import save_plan_plots
+
+                names = [path.name for path in save_plan_plots(result, out)]
+                register_files(out, names)  # listed in provenance: ecssim wrote them
+                written += names
     click.echo(str(result))
     if out is not None:
-        click.echo(f"written to {out}/ (plan.txt, evidence.csv, runs.csv)")
+        click.echo(f"written to {out}/ ({', '.join(written)})")
     if len(result.failures):
         click.echo(f"{len(result.failures)} run(s) failed; first: {result.failures['error'].iloc[0]}", err=True)
         sys.exit(RUN_FAILED)
