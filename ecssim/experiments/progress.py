@@ -2,11 +2,13 @@
 
 ``tqdm.auto`` draws a widget in Jupyter and a text bar in a terminal. By default the bar
 shows only where someone watches: stderr is a terminal, or the code runs in a Jupyter
-kernel; pipes, CI logs and ``--quiet`` stay clean.
+kernel; pipes, CI logs and ``--quiet`` stay clean. In a kernel without ipywidgets the text
+bar is used (``tqdm.auto`` would warn "IProgress not found" there).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from typing import Any
 
@@ -21,8 +23,10 @@ def interactive() -> bool:
 
 def progress_bar(total: int, description: str, show: bool | None = None) -> Any:
     """A tqdm bar counting runs; disabled unless ``show`` (None: :func:`interactive`)."""
-    from tqdm.auto import tqdm
-
     enabled = interactive() if show is None else bool(show)
+    if enabled and "ipykernel" in sys.modules and importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
     return tqdm(total=total, desc=description, unit="run", disable=not enabled, dynamic_ncols=True,
                 smoothing=0.1)

@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.animation import FuncAnimation, PillowWriter
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PatchCollection
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
@@ -129,8 +130,11 @@ class Scene:
         self.az_rows = bool(row_azs)
         self.ncols, self.nrows = int(cols.max()) + 1, int(rows.max()) + 1
         width = max(self.ncols, 3)
-        self.fig = plt.figure(figsize=(1.9 * width + (0.6 if row_azs else 0), 1.9 * self.nrows + 1.6),
-                              layout="constrained")
+        # Not a pyplot figure: in a notebook the animation shows once (as HTML), not also as a
+        # static image of its last frame when the cell ends.
+        self.fig = Figure(figsize=(1.9 * width + (0.6 if row_azs else 0), 1.9 * self.nrows + 1.6),
+                          layout="constrained")
+        FigureCanvasAgg(self.fig)
         ax = self.fig.add_subplot()
         margin = (width - self.ncols) / 2
         ax.set_xlim(-margin - (0.3 if row_azs else 0), self.ncols + margin)
