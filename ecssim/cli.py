@@ -73,11 +73,13 @@ def main() -> None:
 @click.option("--plots", is_flag=True, help="Also write the standard figures as PNG files into --out.")
 @click.option("--report", "with_report", is_flag=True,
               help="Also write a self-contained report.html into --out (open it in a browser).")
+@click.option("--animation", is_flag=True,
+              help="Also write animation.gif into --out: instances filling with tasks over time.")
 @click.option("--narrate", is_flag=True, help="Print what happened, in words, before the summary.")
 @click.option("--debug", is_flag=True, help="Show a traceback when a run fails.")
 def run(scenario_file: Path | None, seed: int | None, replication: int, experiment_file: Path | None,
         point: int | None, out: Path | None, fmt: str, force: bool, plots: bool, with_report: bool,
-        narrate: bool, debug: bool) -> None:
+        animation: bool, narrate: bool, debug: bool) -> None:
     """Run SCENARIO_FILE and print a short summary (and write the tables with --out).
 
     With --experiment FILE --point P --replication R, run that one run of an experiment
@@ -89,8 +91,9 @@ def run(scenario_file: Path | None, seed: int | None, replication: int, experime
         _fail("give a SCENARIO_FILE, or --experiment FILE with --point P (and --replication R)")
     if experiment_file is None and point is not None:
         _fail("--point needs --experiment FILE")
-    if out is None and (plots or with_report):
-        _fail(f"{'--plots' if plots else '--report'} writes into the output folder: give --out DIR")
+    if out is None and (plots or with_report or animation):
+        flag = "--plots" if plots else "--report" if with_report else "--animation"
+        _fail(f"{flag} writes into the output folder: give --out DIR")
     with _exit_status(debug, (*_INPUT_ERRORS, ValueError)):
         if experiment_file is not None:
             from .experiments import load_experiment, run_spec
@@ -115,7 +118,8 @@ def run(scenario_file: Path | None, seed: int | None, replication: int, experime
         wall = time.perf_counter() - started
         extras: list[str] = []
         if out is not None:
-            extra = _extra_files(result, plots, with_report, extras) if plots or with_report else None
+            wanted = plots or with_report or animation
+            extra = _extra_files(result, plots, with_report, animation, extras) if wanted else None
             result.save(out, format=fmt, force=force, extra=extra)
         story = _narration(result) if narrate else ""
     if story:
@@ -125,15 +129,20 @@ def run(scenario_file: Path | None, seed: int | None, replication: int, experime
         click.echo(f"  also written: {', '.join(extras)}")
 
 
-def _extra_files(result, plots: bool, with_report: bool, names: list[str]):  # noqa: ANN001, ANN202
-    """The ``Result.save`` hook writing the figures and the report into the temporary folder
-    (their file names are appended to ``names`` and returned)."""
+def _extra_files(result, plots: bool, with_report: bool, animation: bool,  # noqa: ANN001, ANN202
+                 names: list[str]):
+    """The ``Result.save`` hook writing the figures, the animation and the report into the
+    temporary folder (their file names are appended to ``names`` and returned)."""
 
     def write(folder: Path) -> list[str]:
         if plots:
             from .analysis.plots import save_plots
 
             names.extend(path.name for path in save_plots(result, folder))
+        if animation:
+            from .analysis.plots import ANIMATION_FILE, save_animation
+
+            names.append(save_animation(result, folder / ANIMATION_FILE).name)
         if with_report:
             from .analysis.report import write_report
 

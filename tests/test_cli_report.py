@@ -62,6 +62,17 @@ def test_run_with_plots_and_report_writes_them_inside_the_folder(tmp_path: Path)
     assert not (out / "report.html").exists()
 
 
+def test_run_with_animation_writes_a_gif_listed_in_the_provenance(tmp_path: Path) -> None:
+    from PIL import Image
+
+    out = tmp_path / "teach"
+    result = invoke("run", SMALL, "--out", out, "--animation")
+    assert result.exit_code == 0, result.output
+    with Image.open(out / "animation.gif") as gif:
+        assert gif.format == "GIF" and gif.n_frames >= 60  # 60 evenly spaced frames (+ one per fault)
+    assert "animation.gif" in json.loads((out / "provenance.json").read_text())["files"]
+
+
 def test_report_command_on_a_run_folder(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert invoke("run", SMALL, "--out", out).exit_code == 0
@@ -94,7 +105,7 @@ def test_report_command_refuses_what_is_not_ecssim_s(tmp_path: Path) -> None:
 
 
 def test_plots_and_report_need_an_output_folder(tmp_path: Path, scenario_file: Path) -> None:
-    for option in ("--plots", "--report"):
+    for option in ("--plots", "--report", "--animation"):
         result = invoke("run", SMALL, option)
         assert result.exit_code == 2 and "--out" in result.output and "Traceback" not in result.output
     plan = invoke("plan", scenario_file, "--parameter", "cluster.fleets[0].count", "--criterion",

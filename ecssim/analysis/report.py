@@ -43,7 +43,8 @@ TABLE_ORDER = ("tasks", "instances", "services", "recovery", "availability", "de
 CAPTIONS = {
     "capacity": "CPU and memory registered (dashed) and reserved by tasks over time, per AZ; "
                 "vertical marks are faults and actions.",
-    "tasks": "Each service's desired, running and pending task counts over time.",
+    "tasks": "Each service's desired count and its running, pending and provisioning tasks "
+             "over time; vertical marks are faults and actions.",
     "gantt": "Which task ran on which container instance, and when: one bar per task, from "
              "placement until its resources were freed.",
     "heatmap": "Share of each instance's registered CPU reserved by tasks over time; grey where "
@@ -52,7 +53,9 @@ CAPTIONS = {
                      "bands is stranded, too small to place the smallest task.",
     "recovery": "How long incidents took until each affected service was back at its desired "
                 "count, by fault kind.",
-    "availability": "Share of the measurement window each service ran at least its desired count.",
+    "availability": "Share of the measurement window each service had at least its desired count "
+                    "(and at least its minimum healthy count) of healthy tasks. The headline "
+                    "service availability counts RUNNING tasks, so it can be higher.",
 }
 _MARKER_PREFIX = f'<meta name="generator" content="{GENERATOR}'
 DPI = 100
