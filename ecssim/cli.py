@@ -135,7 +135,7 @@ def _extra_files(result, plots: bool, with_report: bool, animation: bool,  # noq
     temporary folder (their file names are appended to ``names`` and returned)."""
 
     def write(folder: Path) -> list[str]:
-        if plots:
+        if plots and not with_report:
             from .analysis.plots import save_plots
 
             names.extend(path.name for path in save_plots(result, folder))
@@ -144,9 +144,14 @@ def _extra_files(result, plots: bool, with_report: bool, animation: bool,  # noq
 
             names.append(save_animation(result, folder / ANIMATION_FILE).name)
         if with_report:
-            from .analysis.report import write_report
+            from .analysis.plots import STANDARD_FIGURES
+            from .analysis.report import figure_file, write_report
 
-            names.append(write_report(result, folder).name)
+            # With --plots too, the report writes the PNGs it embeds: each figure drawn once.
+            report = write_report(result, folder, save_figures=plots)
+            if plots:
+                names.extend(figure_file(name) for name in STANDARD_FIGURES)
+            names.append(report.name)
         return names
 
     return write

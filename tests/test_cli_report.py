@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -57,6 +59,9 @@ def test_run_with_plots_and_report_writes_them_inside_the_folder(tmp_path: Path)
         assert name in files_listed(out), name
     assert f"also written: {', '.join(pngs)}, report.html" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary folder left
+    html = (out / "report.html").read_text(encoding="utf-8")
+    embedded = {base64.b64decode(b) for b in re.findall(r'src="data:image/png;base64,([^"]+)"', html)}
+    assert {(out / name).read_bytes() for name in pngs} == embedded  # each figure drawn once, shown twice
     again = invoke("run", DEMO, "--out", out, "--force")  # everything in it is ecssim's: replaceable
     assert again.exit_code == 0, again.output
     assert not (out / "report.html").exists()

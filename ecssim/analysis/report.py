@@ -58,7 +58,7 @@ CAPTIONS = {
                     "service availability counts RUNNING tasks, so it can be higher.",
 }
 _MARKER_PREFIX = f'<meta name="generator" content="{GENERATOR}'
-DPI = 100
+DPI = 110  # as ecssim.analysis.plots.SAVE_DPI: an embedded image equals its --plots file
 
 
 def is_ecssim_report(path: str | Path) -> bool:
@@ -86,7 +86,7 @@ def check_report_target(path: Path, force: bool) -> None:
 
 
 def write_report(result: Result, folder: str | Path, *, table_rows: int = 10, force: bool = False,
-                 figures: Mapping[str, Figure] | None = None) -> Path:
+                 figures: Mapping[str, Figure] | None = None, save_figures: bool = False) -> Path:
     """Write ``report.html`` into ``folder`` (a result folder) and return its path.
 
     Args:
@@ -96,6 +96,8 @@ def write_report(result: Result, folder: str | Path, *, table_rows: int = 10, fo
         force: replace a ``report.html`` that ecssim wrote before (never a foreign one).
         figures: the figures to embed (default :func:`~ecssim.analysis.plots.standard_figures`);
             they are closed once rendered.
+        save_figures: also write each embedded figure as ``<name>.png`` beside the report
+            (the same PNG bytes: ``run --plots --report`` draws every figure once).
 
     Raises:
         OutputFolderError: ``report.html`` exists and ecssim did not write it, or exists
@@ -108,20 +110,29 @@ def write_report(result: Result, folder: str | Path, *, table_rows: int = 10, fo
     check_report_target(target, force)
     if figures is None:
         figures = _standard_figures(result)
+    plots = [render_plot(name, fig) for name, fig in figures.items()]
+    if save_figures:
+        for plot in plots:
+            (folder / figure_file(plot.name)).write_bytes(plot.png)
     page = render_page(
         title=str(result.scenario.get("name") or "unnamed scenario"),
         description=str(result.scenario.get("description") or ""),
         version=_version(result),
         provenance=provenance_items(result),
         summary=result.summary(),
-        plots=[render_plot(name, fig) for name, fig in figures.items()],
+        plots=plots,
         tables=[table_head(result, folder, name, table_rows) for name in _table_names()],
         scenario_json=json.dumps(output.to_jsonable(result.scenario), indent=2, ensure_ascii=False),
         scenario_href=SCENARIO_FILE if (folder / SCENARIO_FILE).exists() else None,
     )
     _atomic_write(target, page, check=lambda: check_report_target(target, force))
-    register_files(folder, [REPORT_FILE])
+    register_files(folder, [REPORT_FILE, *(figure_file(p.name) for p in plots if save_figures)])
     return target
+
+
+def figure_file(name: str) -> str:
+    """File name of a figure saved beside the report (as :func:`~ecssim.analysis.plots.save_plots` names it)."""
+    return f"{name}.png"
 
 
 def _standard_figures(result: Result) -> Mapping[str, Figure]:
