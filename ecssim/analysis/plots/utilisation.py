@@ -185,8 +185,11 @@ def fragmentation(result, *, at: float | None = None) -> Figure:
                    edgecolor="white", linewidth=0.8, zorder=3, label=az, gid=f"az:{az}")
     if len(free) <= 12:
         for (cpu, memory), part in free.groupby(["cpu_free", "memory_free_mib"], sort=False):
-            label = ", ".join(instance_label(i) for i in part["instance_id"])
-            ax.annotate(label, (cpu, memory), xytext=(5, 3), textcoords="offset points", fontsize=7, color="#333333")
+            names = [instance_label(i) for i in part["instance_id"]]
+            label = ", ".join(names) if len(names) <= 3 else f"{', '.join(names[:2])} +{len(names) - 2} more"
+            left = cpu > 0.7 * x_max  # near the right edge the label goes left of its point
+            ax.annotate(label, (cpu, memory), xytext=(-5 if left else 5, 3), textcoords="offset points",
+                        ha="right" if left else "left", fontsize=7, color="#333333")
     ax.text(min_cpu / 2, 0.5 * y_max, "free CPU < smallest task", rotation=90, ha="center", va="center",
             fontsize=8, color="#b22222", zorder=2)
     ax.text(0.6 * x_max, min_memory / 2, "free memory < smallest task", ha="center", va="center",
@@ -206,5 +209,6 @@ def _annotate_stranded(ax, totals: dict[str, float], min_cpu: int, min_memory: i
             f"  (their free memory < {min_memory} MiB)\n"
             f"Stranded memory: {totals['memory']:.0f} MiB on {totals['memory_instances']} instance(s)\n"
             f"  (their free CPU < {min_cpu} units)")
-    ax.text(0.98, 0.98, text, transform=ax.transAxes, ha="right", va="top", fontsize=8, zorder=5,
+    # Beside the axes, under the legend: inside, it would hide the instances with most room.
+    ax.text(1.03, 0.45, text, transform=ax.transAxes, ha="left", va="top", fontsize=8, zorder=5,
             bbox={"facecolor": "white", "edgecolor": "#b22222", "alpha": 0.9, "boxstyle": "round"})
