@@ -85,6 +85,16 @@ def test_golden_text_of_the_tiny_scenario(tiny: ecssim.Result) -> None:
     assert narrate(tiny) == GOLDEN
 
 
+def test_the_command_line_prints_the_golden_text_before_the_summary() -> None:
+    from click.testing import CliRunner
+
+    from ecssim.cli import main
+
+    out = CliRunner().invoke(main, ["run", str(TINY), "--seed", "1", "--narrate"])
+    assert out.exit_code == 0, out.output
+    assert out.output.startswith(GOLDEN.rstrip("\n") + "\necssim: narrate-tiny (seed 1): 8m simulated")
+
+
 def test_the_tiny_text_does_not_depend_on_the_seed(tiny: ecssim.Result) -> None:
     """Nothing in the scenario is random but the deployment id, which comes from the service's name."""
     assert narrate(ecssim.simulate(load_scenario(TINY), seed=7)) == GOLDEN
