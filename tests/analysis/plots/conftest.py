@@ -107,3 +107,14 @@ def plot_helpers() -> SimpleNamespace:
     """The helpers above, for test modules (conftest modules are not importable by name)."""
     return SimpleNamespace(replace_tables=replace_tables, vertical_marks=vertical_marks,
                            mark_times_s=mark_times_s, texts=texts, run=run, scenario=SMALL_SCENARIO)
+
+
+@pytest.fixture
+def close():
+    """Collects figures a test makes (``close(fig)``) and closes them when it ends."""
+    import matplotlib.pyplot as plt
+
+    figures = []
+    yield figures.append
+    for fig in figures:
+        plt.close(fig)

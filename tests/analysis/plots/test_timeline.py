@@ -7,29 +7,18 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.patches import StepPatch
+from recomputed import freed_at
 
 from ecssim.analysis.plots.style import FAULT_COLOR, service_colors
 from ecssim.analysis.plots.timeline import assign_lanes, gantt
 
 
-@pytest.fixture
-def close():
-    figures = []
-    yield figures.append
-    for fig in figures:
-        plt.close(fig)
-
-
 def expected_bars(result) -> pd.DataFrame:
     """Each task's interval recomputed from the tables: creation to first STOPPING/STOPPED row."""
-    events = result.events
-    rows = events[(events["entity"] == "task") & (events["event"] == "state")
-                  & events["to_state"].isin(("STOPPING", "STOPPED"))]
-    freed = rows.groupby("entity_id")["time_s"].min()
     tasks = result.tasks.set_index("task_id")
     return pd.DataFrame({"instance_id": tasks["instance_id"], "service": tasks["service"],
                          "start_s": tasks["created_at_s"],
-                         "end_s": tasks.index.map(freed).to_numpy(float)}).fillna({"end_s": result.duration_s})
+                         "end_s": freed_at(result).to_numpy(float)}).fillna({"end_s": result.duration_s})
 
 
 def test_bars_equal_task_intervals(small_result, close):

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from recomputed import freed_at
 
 from ecssim.analysis.plots.utilisation import fragmentation, heatmap
 
 
-@pytest.fixture
-def close():
-    figures = []
-    yield figures.append
-    for fig in figures:
-        plt.close(fig)
-
-
 def intervals(result) -> pd.DataFrame:
     """Per task: instance, cpu, memory, created, first STOPPING/STOPPED row (NaN: held at the end)."""
-    events = result.events
-    rows = events[(events["entity"] == "task") & (events["event"] == "state")
-                  & events["to_state"].isin(("STOPPING", "STOPPED"))]
-    tasks = result.tasks.copy()
-    tasks["freed_s"] = tasks["task_id"].map(rows.groupby("entity_id")["time_s"].min())
-    return tasks
+    return result.tasks.assign(freed_s=freed_at(result))
 
 
 def levels_at(result, t: float) -> pd.DataFrame:
