@@ -23,6 +23,7 @@ from ecssim.analysis.plots.style import (
     new_figure,
     time_label,
     time_unit,
+    whole_numbers,
 )
 
 if TYPE_CHECKING:
@@ -126,6 +127,7 @@ def capacity(result: Result, *, by: str = "az", resources: Sequence[str] = ("cpu
         ax.set_ylim(bottom=0)
         ax.set_xlim(0, duration / seconds)
         ax.set_ylabel(unit)
+        whole_numbers(ax)
         ax.set_title(name, loc="left", fontsize=10)
     axes[-1, 0].set_xlabel(time_label(duration))
     fig.legend(handles=_legend_handles(colors), loc="outside lower center", ncols=6, fontsize=8, frameon=False)

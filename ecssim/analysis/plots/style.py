@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import StrMethodFormatter
 
 #: Qualitative palette for services (tab10 without its grey, then tab20's light tones).
 _PALETTE: tuple[str, ...] = (
@@ -126,11 +127,21 @@ def fault_marks(events: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+#: Up to this many fault and action marks are drawn one by one and labelled; beyond, they
+#: are thin unlabelled ticks drawn as one collection (a week with thousands of instance
+#: failures would otherwise cost minutes of drawing and be unreadable anyway).
+MAX_LABELLED_MARKS = 40
+
+
 def mark_faults(ax: Axes, marks: pd.DataFrame, seconds_per_unit: float, *, annotate: bool = True) -> None:
     """Draw a vertical line at each fault (red, dashed) and action (grey, dotted) time.
 
-    ``marks`` comes from :func:`fault_marks`; ``annotate`` writes the kind at the top of the axes.
+    ``marks`` comes from :func:`fault_marks`; ``annotate`` writes the kind at the top of the
+    axes. Above :data:`MAX_LABELLED_MARKS` marks, see :func:`_mark_many`.
     """
+    if len(marks) > MAX_LABELLED_MARKS:
+        _mark_many(ax, marks, seconds_per_unit, annotate=annotate)
+        return
     for row in marks.itertuples(index=False):
         x = row.time_s / seconds_per_unit
         fault = row.what == "fault"
@@ -140,3 +151,25 @@ def mark_faults(ax: Axes, marks: pd.DataFrame, seconds_per_unit: float, *, annot
             ax.annotate(str(row.kind), xy=(x, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -2),
                         textcoords="offset points", rotation=90, va="top", ha="left", fontsize=7,
                         color=FAULT_COLOR if fault else ACTION_COLOR)
+
+
+def _mark_many(ax: Axes, marks: pd.DataFrame, seconds_per_unit: float, *, annotate: bool) -> None:
+    """Many marks: a rug of short ticks along the top edge, one collection per kind (gid
+    ``marks:fault`` / ``marks:action``; full-height lines would hide the data), and, with
+    ``annotate``, one line saying how many there are instead of a label each."""
+    counts = []
+    for what, color in (("fault", FAULT_COLOR), ("action", ACTION_COLOR)):
+        x = marks.loc[marks["what"] == what, "time_s"].to_numpy(dtype="float64") / seconds_per_unit
+        if len(x) == 0:
+            continue
+        ax.vlines(x, 0.95, 1, transform=ax.get_xaxis_transform(), colors=color, linewidth=0.6, alpha=0.5,
+                  zorder=5, gid=f"marks:{what}")
+        counts.append(f"{len(x)} {what}s")
+    if annotate:
+        ax.text(1.0, 1.0, " | ".join(counts) + " (ticks along the top, too many to label)", transform=ax.transAxes,
+                ha="right", va="bottom", fontsize=7, color=FAULT_COLOR)
+
+
+def whole_numbers(ax: Axes) -> None:
+    """Y tick labels as plain whole numbers with thousands separators (no "1e6" offset)."""
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
