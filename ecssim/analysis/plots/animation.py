@@ -35,6 +35,10 @@ from ecssim.analysis.plots.utilisation import clock
 TITLE = "ECS task placement"
 #: Face colour of a box in the frame in which a fault hits its instance.
 FLASH_COLOR = to_rgba(FAULT_COLOR, 0.35)
+#: Services named in the legend (the ones with most tasks on the boxes shown).
+_MAX_LEGEND_SERVICES = 12
+#: Faults and actions named in a frame's subtitle; more are counted ("+12 more").
+_MAX_DESCRIBED = 3
 #: Face colour of a box whose instance is gone (terminated or deregistered).
 GONE_COLOR = to_rgba("#d9d9d9", 1.0)
 #: Face colour of a registered, healthy box.
@@ -44,11 +48,18 @@ _PENDING_ALPHA = 0.4
 
 
 def frame_times(duration_s: float, frames: int, fault_times: np.ndarray) -> np.ndarray:
-    """``frames`` instants evenly spaced over ``[0, duration_s]`` plus every fault time in it."""
+    """``frames`` instants evenly spaced over ``[0, duration_s]`` plus every fault time in it.
+
+    With more faults than ``frames`` (a long run of a large cluster: thousands of crashes),
+    only the evenly spaced instants: each frame still flashes the faults of its interval, and
+    the animation keeps the length asked for instead of growing a frame per fault.
+    """
     if frames < 1:
         raise ValueError(f"an animation needs at least one frame, got frames={frames}")
     even = np.linspace(0.0, float(duration_s), frames)
     inside = fault_times[(fault_times >= 0) & (fault_times <= duration_s)]
+    if len(np.unique(inside)) > frames:
+        return even
     return np.unique(np.concatenate([even, inside]))
 
 
@@ -85,6 +96,10 @@ class Scene:
         placements = task_placements(result)
         placements = placements[placements["instance_id"].isin(self.spans["instance_id"])]
         self.services = sorted(placements["service"].unique())
+        #: The services named in the legend: those with most tasks on the boxes shown, at most
+        #: _MAX_LEGEND_SERVICES (a legend of 50 entries costs more to draw than the boxes).
+        self.legend_services = sorted(placements["service"].value_counts(sort=True)
+                                      .head(_MAX_LEGEND_SERVICES).index)
         self.colors = run_colors(result)
         self._tasks = self._task_arrays(placements, task_column)
         self.faults = _fault_rows(result.events)
@@ -165,7 +180,10 @@ class Scene:
         self._legend()
 
     def _legend(self) -> None:
-        handles = [Patch(facecolor=self.colors[s], label=service_name(s)) for s in self.services]
+        handles = [Patch(facecolor=self.colors[s], label=service_name(s)) for s in self.legend_services]
+        if len(self.services) > len(self.legend_services):
+            handles.append(Patch(facecolor="none", edgecolor="none",
+                                 label=f"+{len(self.services) - len(self.legend_services)} more services"))
         handles += [
             Patch(facecolor=to_rgba("#888888", _PENDING_ALPHA), edgecolor="white", hatch="///",
                   label="placed, not yet RUNNING"),
@@ -225,10 +243,12 @@ class Scene:
         if self.no_tasks:
             return "No tasks were placed in this run: the instances stay empty."
         parts = []
-        for row in events.itertuples(index=False):
+        for row in events.head(_MAX_DESCRIBED).itertuples(index=False):
             where = instance_label(row.instance_id, row.az) if row.instance_id else row.az
             word = "FAULT" if row.entity == "fault" else "action"
             parts.append(f"{word}: {row.to_state} {where}".strip())
+        if len(events) > _MAX_DESCRIBED:  # one line stays readable (and cheap to draw)
+            parts.append(f"+{len(events) - _MAX_DESCRIBED} more")
         return " | ".join(parts)
 
     def _draw_box(self, i: int, span, t: float, used: float, flash: bool, touched: bool) -> None:

@@ -49,6 +49,13 @@ def test_frames_are_even_plus_fault_times(small_result, anims):
     assert set(faults) <= set(anim.frame_times_s)
 
 
+def test_more_faults_than_frames_add_no_frames():
+    faults = np.linspace(1.0, 99.0, 11)
+    np.testing.assert_array_equal(frame_times(100.0, 10, faults), np.linspace(0.0, 100.0, 10))
+    both = frame_times(100.0, 11, faults)  # as many faults as frames: each fault gets its frame
+    np.testing.assert_array_equal(both, np.unique(np.concatenate([np.linspace(0.0, 100.0, 11), faults])))
+
+
 def test_frame_times_validation():
     with pytest.raises(ValueError, match="at least one frame"):
         frame_times(100.0, 0, np.array([]))
