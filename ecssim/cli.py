@@ -1,4 +1,5 @@
-"""The ``ecssim`` command line: run, report, validate, schema, explain, headroom, sweep and plan.
+"""The ``ecssim`` command line: run, report, validate, schema, explain, headroom, sweep, plan,
+docker-calibrate and docker-cleanup.
 
 ``run --out DIR`` writes a result folder; ``--plots`` adds the standard figures as PNG files
 and ``--report`` a self-contained ``report.html``, both written inside the folder before it
@@ -483,6 +484,56 @@ def plan(scenario_file: Path, parameter: str, criteria: tuple[str, ...], low: in
         sys.exit(RUN_FAILED)
     if result.answer is None:
         sys.exit(NO_ANSWER)
+
+
+def _docker_errors() -> tuple[type[Exception], ...]:
+    """The Docker mode's bad-input errors (exit 2): no engine, no static busybox, a file in the way."""
+    from .docker import CalibrationFileError, EngineUnavailable, WorkloadImageError
+
+    return (*_INPUT_ERRORS, EngineUnavailable, WorkloadImageError, CalibrationFileError)
+
+
+@main.command("docker-calibrate")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Timing file to write (its raw samples go beside it, as NAME.samples.csv).")
+@click.option("--samples", type=click.IntRange(min=2), default=20, show_default=True,
+              help="Samples per measurement.")
+@click.option("--force", is_flag=True, help="Replace a timing file that docker-calibrate wrote before.")
+@click.option("--debug", is_flag=True, help="Show a traceback when the calibration fails.")
+def docker_calibrate(out: Path, samples: int, force: bool, debug: bool) -> None:
+    """Measure container start, stop, kill->exit and OOM latencies on the local Docker engine
+    and write a `timing:` section for scenarios (DOCKER_HOST selects the engine)."""
+    from .docker import EngineInfo, calibrate, check_target, connect, write_calibration
+
+    with _exit_status(debug, _docker_errors()):
+        check_target(out, force)
+        client = connect()
+        engine = EngineInfo.of(client).describe()
+        click.echo(f"calibrating on {engine}: {samples} samples per measurement", err=True)
+        def progress(done: int, total: int) -> None:
+            if done % 5 == 0 or done == total:
+                click.echo(f"  {done}/{total}", err=True)
+
+        try:
+            calibration = calibrate(client, samples, progress=progress)
+        except KeyboardInterrupt:
+            _fail("interrupted; the calibration's containers were removed", 130)
+        timing_file, samples_file = write_calibration(calibration, out, force=force)
+    click.echo("\n".join(calibration.header(samples_file.name)))
+    click.echo(f"written: {timing_file} and {samples_file}")
+
+
+@main.command("docker-cleanup")
+@click.option("--run", "run_id", default=None, help="Remove only this run's containers (label ecssim.run).")
+@click.option("--debug", is_flag=True, help="Show a traceback when the clean-up fails.")
+def docker_cleanup(run_id: str | None, debug: bool) -> None:
+    """Remove the containers ecssim left behind (those labelled ecssim.managed=true), and no other."""
+    from .docker import cleanup, connect
+
+    with _exit_status(debug, _docker_errors()):
+        removed = cleanup(connect(), run_id)
+    which = f" of run {run_id}" if run_id else ""
+    click.echo(f"removed {len(removed)} ecssim container(s){which}" + "".join(f"\n  {cid[:12]}" for cid in removed))
 
 
 @main.command()

@@ -1,0 +1,65 @@
+"""The Docker-backed mode: real containers on a local Docker engine.
+
+This first part connects to the engine (:mod:`.engine`), builds the stand-in workload image
+without a registry (:mod:`.images`), labels and cleans up ecssim's containers
+(:mod:`.labels`, :mod:`.cleanup`) and calibrates the simulator's container latencies on the
+engine (:mod:`.calibrate`). The Docker SDK is an optional extra (``pip install
+'ecssim[docker]'``): nothing here imports it until an engine is asked for, so importing this
+package costs nothing without it.
+"""
+
+from __future__ import annotations
+
+from .calibrate import (
+    Calibration,
+    CalibrationError,
+    CalibrationFileError,
+    Measurement,
+    Sample,
+    calibrate,
+    check_target,
+    samples_path,
+    write_calibration,
+)
+from .cleanup import cleaning_up, cleanup, managed_containers
+from .engine import (
+    EngineEvent,
+    EngineInfo,
+    EngineUnavailable,
+    EventReader,
+    HostKillUnavailable,
+    connect,
+    kill_main_process,
+)
+from .images import WORKLOAD_IMAGE, WorkloadImageError, ensure_workload_image, workload_command
+from .labels import container_filters, container_labels, event_filters, new_run_id
+
+__all__ = [
+    "WORKLOAD_IMAGE",
+    "Calibration",
+    "CalibrationError",
+    "CalibrationFileError",
+    "EngineEvent",
+    "EngineInfo",
+    "EngineUnavailable",
+    "EventReader",
+    "HostKillUnavailable",
+    "Measurement",
+    "Sample",
+    "WorkloadImageError",
+    "calibrate",
+    "check_target",
+    "cleaning_up",
+    "cleanup",
+    "connect",
+    "container_filters",
+    "container_labels",
+    "ensure_workload_image",
+    "event_filters",
+    "kill_main_process",
+    "managed_containers",
+    "new_run_id",
+    "samples_path",
+    "workload_command",
+    "write_calibration",
+]

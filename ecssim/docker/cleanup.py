@@ -1,0 +1,93 @@
+"""Removing ecssim's containers, and only ecssim's.
+
+:func:`cleanup` force-removes the containers that carry ecssim's labels (all of them, or one
+run's); a container is removed only if the engine's label filter selected it *and* its own
+labels, read back, say ``ecssim.managed=true`` (and the run id asked for), so a container
+ecssim did not create is never touched. :func:`cleaning_up` wraps a run: its containers are
+removed when the block ends, normally, on an error, on Ctrl-C (KeyboardInterrupt) or on
+SIGTERM, which it turns into ``SystemExit(143)`` so that the clean-up runs too. Containers
+created by an API call interrupted half-way carry the labels already, so they are found too.
+``ecssim docker-cleanup`` calls :func:`cleanup` for the leftovers of a run that was killed
+outright (SIGKILL, power loss).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from .labels import container_filters, is_managed
+
+if TYPE_CHECKING:  # pragma: no cover
+    import docker
+
+
+def managed_containers(client: docker.DockerClient, run_id: str | None = None) -> list:
+    """ecssim's containers (running or not) on the engine: all of them, or run ``run_id``'s."""
+    found = client.containers.list(all=True, filters=container_filters(run_id))
+    return [container for container in found if is_managed(container.labels, run_id)]
+
+
+def cleanup(client: docker.DockerClient, run_id: str | None = None) -> list[str]:
+    """Force-remove ecssim's containers (all, or run ``run_id``'s); return their ids.
+
+    A container that vanished meanwhile (removed by its run) is skipped silently.
+    """
+    from .engine import docker_sdk
+
+    not_found = docker_sdk().errors.NotFound
+    removed = []
+    for container in managed_containers(client, run_id):
+        try:
+            container.remove(force=True)
+        except not_found:
+            continue
+        removed.append(container.id)
+    return removed
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM off while the clean-up runs (main thread only), so a second
+    Ctrl-C cannot leave containers behind; the signal is re-raised once it is done."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    previous = {sig: signal.signal(sig, lambda number, frame: pending.append(number))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if pending:
+            signal.raise_signal(pending[0])
+
+
+def _exit_on_sigterm(number: int, frame: object) -> None:
+    raise SystemExit(128 + number)
+
+
+@contextmanager
+def cleaning_up(client: docker.DockerClient, run_id: str) -> Iterator[str]:
+    """Run a block whose containers (labelled with ``run_id``) are removed when it ends,
+    however it ends; yields ``run_id``.
+
+    In the main thread, SIGTERM raises ``SystemExit(143)`` inside the block (so the clean-up
+    runs), and SIGINT/SIGTERM are deferred while the containers are being removed.
+    """
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if in_main else None
+    try:
+        yield run_id
+    finally:
+        try:
+            with _signals_deferred():
+                cleanup(client, run_id)
+        finally:
+            if in_main:
+                signal.signal(signal.SIGTERM, previous)
