@@ -71,6 +71,8 @@ def main() -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,
               help="Table file format; parquet needs: pip install 'ecssim[parquet]'.")
 @click.option("--force", is_flag=True, help="Replace an output folder that ecssim wrote before.")
+@click.option("--timing", "timing_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A timing: section (e.g. from docker-calibrate) laid over the scenario's, key by key.")
 @click.option("--plots", is_flag=True, help="Also write the standard figures as PNG files into --out.")
 @click.option("--report", "with_report", is_flag=True,
               help="Also write a self-contained report.html into --out (open it in a browser).")
@@ -79,8 +81,8 @@ def main() -> None:
 @click.option("--narrate", is_flag=True, help="Print what happened, in words, before the summary.")
 @click.option("--debug", is_flag=True, help="Show a traceback when a run fails.")
 def run(scenario_file: Path | None, seed: int | None, replication: int, experiment_file: Path | None,
-        point: int | None, out: Path | None, fmt: str, force: bool, plots: bool, with_report: bool,
-        animation: bool, narrate: bool, debug: bool) -> None:
+        point: int | None, out: Path | None, fmt: str, force: bool, timing_file: Path | None, plots: bool,
+        with_report: bool, animation: bool, narrate: bool, debug: bool) -> None:
     """Run SCENARIO_FILE and print a short summary (and write the tables with --out).
 
     With --experiment FILE --point P --replication R, run that one run of an experiment
@@ -92,6 +94,8 @@ def run(scenario_file: Path | None, seed: int | None, replication: int, experime
         _fail("give a SCENARIO_FILE, or --experiment FILE with --point P (and --replication R)")
     if experiment_file is None and point is not None:
         _fail("--point needs --experiment FILE")
+    if experiment_file is not None and timing_file is not None:
+        _fail("--timing applies to a SCENARIO_FILE; an experiment sets timing through its axes or its scenario")
     if out is None and (plots or with_report or animation):
         flag = "--plots" if plots else "--report" if with_report else "--animation"
         _fail(f"{flag} writes into the output folder: give --out DIR")
@@ -106,7 +110,7 @@ def run(scenario_file: Path | None, seed: int | None, replication: int, experime
             spec = run_spec(experiment, 0 if point is None else point, replication)  # checks both
             scenario = experiment.point(spec.point).scenario
         else:
-            scenario = load_scenario(scenario_file)
+            scenario = load_scenario(scenario_file, timing=timing_file)
         seed = 0 if seed is None else seed
         if out is not None:
             from .analysis.output import check_target, require_format

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from .checks import check_scenario
 from .ecs_objects import FILE_CONTEXT_KEY, EcsModel
 from .errors import Issue, ScenarioError, issues_from_validation_error
-from .models import Scenario
+from .models import Scenario, Timing
 
 #: Largest scenario file ecssim reads; a guard against pasting a trace in by mistake.
 MAX_SCENARIO_BYTES = 16 * 1024 * 1024
@@ -144,13 +144,44 @@ def load_scenario_dict(
     return _build(data, source, base_dir)[0]
 
 
-def load_scenario(path: str | Path) -> Scenario:
+def load_scenario(path: str | Path, timing: str | Path | None = None) -> Scenario:
     """A validated Scenario from a ``.yaml``, ``.yml`` or ``.json`` file.
 
+    ``timing``: a file holding only a ``timing:`` section (as ``ecssim docker-calibrate``
+    writes) whose keys replace the scenario's own (see :func:`with_timing`).
     Raises :class:`ScenarioError` listing every problem found, each with its path.
     """
     data = read_scenario_data(path)
+    if timing is not None:
+        data = with_timing(data, timing)
     return _build(data, str(path), Path(path).parent)[0]
+
+
+def with_timing(data: dict[str, Any], timing_file: str | Path) -> dict[str, Any]:
+    """``data`` with the ``timing:`` section of ``timing_file`` laid over its own, key by key
+    (``containerStart`` replaces ``containerStart``; keys the file leaves out are kept).
+
+    The file's section is validated on its own first, so its errors name that file.
+    """
+    name = str(timing_file)
+    overlay = read_scenario_data(timing_file)
+    others = sorted(set(overlay) - {"timing"})
+    if others:
+        raise ScenarioError.single(name, "a timing file holds only a timing: section "
+                                   "(as ecssim docker-calibrate writes)", path=others[0])
+    section = overlay.get("timing")
+    if not isinstance(section, dict):
+        raise ScenarioError.single(name, "expected a mapping of timing parameters", path="timing")
+    try:
+        Timing.model_validate(section, by_name=False, context={FILE_CONTEXT_KEY: True})
+    except ValidationError as exc:
+        issues = issues_from_validation_error(exc, Timing, name)
+        raise ScenarioError([Issue(i.file, f"timing.{i.path}" if i.path else "timing", i.message)
+                             for i in issues]) from None
+    own = data.get("timing") or {}
+    if not isinstance(own, dict):
+        return data  # the scenario's own timing is malformed: its validation says so
+    return {**data, "timing": {**own, **section}}
 
 
 @dataclass
