@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pandas as pd
+import simpy
 
 from .analysis import Result, add_timestamps, build_result, events_table
 from .model.eventlog import EventLog
 from .model.task import STARTING_STATES, STOPPING_STATES
-from .model.world import World
+from .model.world import AgentFactory, World
 from .scenario.models import Scenario
 from .units import parse_duration
 
@@ -19,11 +20,13 @@ class Simulation:
     >>> sim.run_until("10m"); sim.cluster_state()   # doctest: +SKIP
     """
 
-    def __init__(self, scenario: Scenario, seed: int = 0, replication: int = 0) -> None:
+    def __init__(self, scenario: Scenario, seed: int = 0, replication: int = 0, *,
+                 env: simpy.Environment | None = None, agent_factory: AgentFactory | None = None) -> None:
+        """``env`` and ``agent_factory``: see :class:`~ecssim.model.world.World` (real time, other agents)."""
         self.scenario = scenario
         self.seed = int(seed)
         self.replication = int(replication)
-        self.world = World(scenario, self.seed, self.replication)
+        self.world = World(scenario, self.seed, self.replication, env=env, agent_factory=agent_factory)
         self.env = self.world.env
         self._cursor = 0  # rows of the event log already handed out by step()/run_until()
 

@@ -26,7 +26,6 @@ only, so a replacement never shifts the draws of the instances that already exis
 from __future__ import annotations
 
 from ..scenario.catalog import builtin_attributes, instance_type, registered_resources, task_eni_limit
-from .agent import SimulatedAgent
 from .timers import call_later
 
 
@@ -76,10 +75,7 @@ class AutoScalingGroup:
         world.rec.instance_ids.append(info.id)
         world.rec.instance_azs.append(az)
         agent_rng = world.streams.get("agent", stream_key)
-        world.plane.agents.append(
-            SimulatedAgent(world.env, slot, self.cpu, self.memory, world.scenario.timing, agent_rng, world.rec,
-                           world.plane)
-        )
+        world.plane.agents.append(world.agent_factory(world, slot, self.cpu, self.memory, agent_rng))
         world.log.instances.append((info.id, fleet.name, entry.name, az, fleet.market, self.cpu, self.memory,
                                     world.env.now))
         world.rec.instance_state(slot, "", "REGISTERING", reason, incident)

@@ -6,8 +6,11 @@ Build, run and collect are separate steps (``World``, ``Simulation.run_until``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import simpy
 
 from ..control.daemon import DaemonScheduler
@@ -17,6 +20,7 @@ from ..control.service import ServiceScheduler
 from ..placement import DEFAULT_RUNTASK_STRATEGY, DEFAULT_SERVICE_STRATEGY
 from ..scenario.models import Scenario
 from .actions import install_actions
+from .agent import SimulatedAgent
 from .asg import AutoScalingGroup
 from .cluster import Cluster
 from .ec2 import Ec2
@@ -27,17 +31,36 @@ from .streams import Streams
 from .taskspec import TaskSpec, task_spec
 from .workloads import install_workloads
 
+#: Makes the agent of one container instance: (world, slot, registered CPU, registered MiB,
+#: the instance's agent random stream) -> an object with the agent interface of
+#: :class:`~ecssim.model.agent.SimulatedAgent` (start_task, stop_task, terminate, ...).
+AgentFactory = Callable[["World", int, int, int, np.random.Generator], Any]
+
+
+def simulated_agent(world: World, slot: int, cpu: int, memory: int, rng: np.random.Generator) -> SimulatedAgent:
+    """The default agent: the task lifecycle in simulated time."""
+    return SimulatedAgent(world.env, slot, cpu, memory, world.scenario.timing, rng, world.rec, world.plane)
+
 
 class World:
     """Everything a run simulates, wired together and ready to run."""
 
-    def __init__(self, scenario: Scenario, seed: int, replication: int = 0, *, explain=None) -> None:  # noqa: ANN001
-        """Build the world; ``explain`` is an explain probe for the control plane (see ``ecssim.insight``)."""
+    def __init__(self, scenario: Scenario, seed: int, replication: int = 0, *, explain=None,  # noqa: ANN001
+                 env: simpy.Environment | None = None, agent_factory: AgentFactory | None = None) -> None:
+        """Build the world; ``explain`` is an explain probe for the control plane (see ``ecssim.insight``).
+
+        ``env``: the SimPy environment to run in (default a new simulated-time one; a
+        ``simpy.rt.RealtimeEnvironment`` runs the same world in wall-clock time).
+        ``agent_factory``: makes the agent of each container instance (default
+        :class:`SimulatedAgent`); the Docker mode passes one that runs real containers behind
+        the same agent interface, so placement and the schedulers stay the same code.
+        """
         self.scenario = scenario
         self.seed = int(seed)
         self.replication = int(replication)
         self.duration = float(scenario.duration)
-        self.env = simpy.Environment()
+        self.env = env if env is not None else simpy.Environment()
+        self.agent_factory: AgentFactory = agent_factory if agent_factory is not None else simulated_agent
         self.log = EventLog()
         self.rec = Recorder(self.env, self.log)
         self.streams = Streams(seed, replication)
