@@ -3,7 +3,8 @@
 This first part connects to the engine (:mod:`.engine`), builds the stand-in workload image
 without a registry (:mod:`.images`), labels and cleans up ecssim's containers
 (:mod:`.labels`, :mod:`.cleanup`) and calibrates the simulator's container latencies on the
-engine (:mod:`.calibrate`). The Docker SDK is an optional extra (``pip install
+engine (:mod:`.calibrate`); :mod:`.realtime` is the wall-clock SimPy driver the Docker agent
+will run the world in. The Docker SDK is an optional extra (``pip install
 'ecssim[docker]'``): nothing here imports it until an engine is asked for, so importing this
 package costs nothing without it.
 """
@@ -33,6 +34,7 @@ from .engine import (
 )
 from .images import WORKLOAD_IMAGE, WorkloadImageError, ensure_workload_image, workload_command
 from .labels import container_filters, container_labels, event_filters, new_run_id
+from .realtime import WallClockEnvironment
 
 __all__ = [
     "WORKLOAD_IMAGE",
@@ -46,6 +48,7 @@ __all__ = [
     "HostKillUnavailable",
     "Measurement",
     "Sample",
+    "WallClockEnvironment",
     "WorkloadImageError",
     "calibrate",
     "check_target",
