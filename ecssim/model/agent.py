@@ -194,7 +194,7 @@ class SimulatedAgent:
                     return
                 rec.task_event(task, "pull_stopped")
                 containers_started = True
-                yield env.timeout(timing.container_start.sample(rng))
+                yield from self._start_containers(task)
                 if not self.alive:
                     return
                 rec.task_state(task, ACTIVATING)
@@ -225,7 +225,6 @@ class SimulatedAgent:
                 return
 
     def _run(self, task: Task):
-        env = self.env
         run_for = task.duration
         crash_after, crash = self.control.crash_delay(task)
         if crash_after < run_for:
@@ -233,7 +232,7 @@ class SimulatedAgent:
         else:
             crash = None
         try:
-            yield env.timeout(run_for) if run_for != math.inf else env.event()
+            yield from self._run_containers(task, run_for, crash is not None)
             if not self.alive:
                 return
             if not self.connected:  # the exit reaches ECS when the agent reconnects
@@ -252,6 +251,21 @@ class SimulatedAgent:
             task.stop_reason = ESSENTIAL_EXIT_REASON
         yield from self._exit(task)
 
+    # ------------------------------------------------------------------ the containers
+    # The three steps that touch containers; the Docker agent overrides them with real ones.
+    def _start_containers(self, task: Task):
+        """Create and start the task's containers (``timing.containerStart``)."""
+        yield self.env.timeout(self.timing.container_start.sample(self.rng))
+
+    def _run_containers(self, task: Task, run_for: float, crashes: bool):
+        """The containers run ``run_for`` seconds (inf: until stopped), then the essential one
+        exits: by itself, or killed by a crash when ``crashes``."""
+        yield self.env.timeout(run_for) if run_for != math.inf else self.env.event()
+
+    def _stop_containers(self, task: Task):
+        """Stop the task's containers: SIGTERM, then SIGKILL at the stop timeout (``timing.containerStop``)."""
+        yield self.env.timeout(min(self.timing.container_stop.sample(self.rng), task.spec.stop_timeout_s))
+
     def _exit(self, task: Task):
         """The essential container exited by itself: nothing left to stop."""
         rec = self.rec
@@ -268,7 +282,7 @@ class SimulatedAgent:
             if not self.alive:
                 return
         rec.task_state(task, STOPPING)
-        yield self.env.timeout(min(self.timing.container_stop.sample(self.rng), task.spec.stop_timeout_s))
+        yield from self._stop_containers(task)
         if self.alive:
             yield from self._deprovision(task)
 
@@ -280,7 +294,7 @@ class SimulatedAgent:
         self.waiting = [(t, ev) for t, ev in self.waiting if t is not task]
         rec.task_state(task, STOPPING)
         if containers_started:
-            yield self.env.timeout(min(self.timing.container_stop.sample(self.rng), task.spec.stop_timeout_s))
+            yield from self._stop_containers(task)
             if not self.alive:
                 return
         if task.spec.network_mode == "awsvpc":
