@@ -4,13 +4,15 @@ This first part connects to the engine (:mod:`.engine`), builds the stand-in wor
 without a registry (:mod:`.images`), labels and cleans up ecssim's containers
 (:mod:`.labels`, :mod:`.cleanup`) and calibrates the simulator's container latencies on the
 engine (:mod:`.calibrate`); :mod:`.realtime` is the wall-clock SimPy driver the Docker agent
-will run the world in. The Docker SDK is an optional extra (``pip install
+runs the world in, and :mod:`.agent` runs a scenario's tasks as real containers
+(:func:`run_with_docker`). The Docker SDK is an optional extra (``pip install
 'ecssim[docker]'``): nothing here imports it until an engine is asked for, so importing this
 package costs nothing without it.
 """
 
 from __future__ import annotations
 
+from .agent import ContainerExit, DockerAgent, DockerRun, docker_agents, run_with_docker
 from .calibrate import (
     Calibration,
     CalibrationError,
@@ -39,6 +41,9 @@ from .realtime import WallClockEnvironment
 __all__ = [
     "WORKLOAD_IMAGE",
     "Calibration",
+    "ContainerExit",
+    "DockerAgent",
+    "DockerRun",
     "CalibrationError",
     "CalibrationFileError",
     "EngineEvent",
@@ -55,6 +60,7 @@ __all__ = [
     "cleaning_up",
     "cleanup",
     "connect",
+    "docker_agents",
     "container_filters",
     "container_labels",
     "ensure_workload_image",
@@ -62,6 +68,7 @@ __all__ = [
     "kill_main_process",
     "managed_containers",
     "new_run_id",
+    "run_with_docker",
     "samples_path",
     "workload_command",
     "write_calibration",
