@@ -26,8 +26,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def managed_containers(client: docker.DockerClient, run_id: str | None = None) -> list:
-    """ecssim's containers (running or not) on the engine: all of them, or run ``run_id``'s."""
-    found = client.containers.list(all=True, filters=container_filters(run_id))
+    """ecssim's containers (running or not) on the engine: all of them, or run ``run_id``'s.
+
+    A container removed between the listing and its inspection (by its own run) is left out.
+    """
+    found = client.containers.list(all=True, filters=container_filters(run_id), ignore_removed=True)
     return [container for container in found if is_managed(container.labels, run_id)]
 
 
