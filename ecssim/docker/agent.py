@@ -9,6 +9,12 @@ own event (``start``, ``die``) arrives through :class:`~ecssim.docker.engine.Eve
 and :meth:`~ecssim.docker.realtime.WallClockEnvironment.call_threadsafe`, so nothing
 polls and every state row falls at the simulated time the real event maps to.
 
+Faults happen for real. A task crash (``taskCrash``) is a SIGKILL of the essential
+container's main process from the host. An OOM kill (``memoryUse``) of a stand-in container
+under a hard memory limit is the kernel's own: the workload is armed to hog memory on
+:data:`~ecssim.docker.images.HOG_SIGNAL`, sent when the simulated use crosses the limit, and
+the task's outcome is what the engine then reports (see :meth:`DockerAgent._run_containers`).
+
 :func:`run_with_docker` runs a whole scenario this way: the same placement, service
 scheduler and control plane as :func:`ecssim.simulate`, in scaled wall-clock time.
 """
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import math
 import re
+import signal
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,10 +32,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import simpy
 
 from ..model.agent import SimulatedAgent
-from ..model.task import Task
+from ..model.faults import CrashRuntime, MemoryKill
+from ..model.task import ESSENTIAL_EXIT_REASON, Task
 from .cleanup import cleaning_up
 from .engine import EngineEvent, EventReader, HostKillUnavailable, connect, docker_sdk, kill_main_process
-from .images import WORKLOAD_IMAGE, WORKLOAD_NETWORK_MODE, ensure_workload_image, workload_command
+from .images import HOG_SIGNAL, WORKLOAD_IMAGE, WORKLOAD_NETWORK_MODE, ensure_workload_image, workload_command
 from .labels import container_labels, event_filters, new_run_id
 from .realtime import WallClockEnvironment
 
@@ -45,6 +53,11 @@ CPU_UNITS_PER_CPU = 1024
 NANO_CPUS_PER_CPU = 1_000_000_000
 #: Worker threads making blocking Docker API calls (creates, starts, stops, kills).
 API_WORKERS = 8
+#: Wall seconds to wait, after the ``die`` of a container signalled to hog memory, for an
+#: ``oom`` event not delivered yet, before concluding that it died without an OOM kill. The
+#: engine sends ``oom`` before ``die``, so this is spent only when no OOM kill happened (or
+#: the events came out of order); it is an ecssim choice, not an engine figure.
+OOM_EVENT_GRACE_WALL_S = 0.5
 
 
 class ContainerExit(NamedTuple):
@@ -55,7 +68,8 @@ class ContainerExit(NamedTuple):
     exit_code: int
     simulated_s: float  # when the die event reached the simulation
     engine_time_s: float  # the engine's own timestamp (epoch seconds)
-    crashed: bool  # ecssim killed its process to inject a crash
+    crashed: bool  # ecssim signalled its process to inject a fault (SIGKILL: crash; HOG_SIGNAL: OOM)
+    oom_killed: bool  # the engine reported an ``oom`` event of the container
 
 
 class ContainerEvents:
@@ -175,10 +189,32 @@ def _stop_all(containers: list, timeout_s: int) -> None:
             continue
 
 
-def _crash(container: Any) -> None:
-    """SIGKILL the container's main process from the host; an already exited one is fine."""
+class ExitWithoutOom(NamedTuple):
+    """What ended a task that a memory fault was to OOM-kill but whose container died without
+    the engine reporting an OOM kill (a stand-in that could not be armed, or a hog that died
+    otherwise).
+
+    It is recorded as a crash (incident kind ``task_crash``, stop reason
+    ``ESSENTIAL_EXIT_REASON``) under the memory fault's name, so that the tables never claim
+    an OOM kill the engine did not see; the fault's name still says what was meant.
+    """
+
+    name: str
+    kind: str = CrashRuntime.kind
+    reason: str = ESSENTIAL_EXIT_REASON
+
+
+def hog_armed(image: str, memory: str | None) -> bool:
+    """Whether a container of ``image`` with hard memory limit ``memory`` runs the stand-in
+    armed to hog memory on :data:`HOG_SIGNAL`: only the stand-in knows the signal, and only a
+    hard limit keeps the hog from eating the host's memory."""
+    return image == WORKLOAD_IMAGE and memory is not None
+
+
+def _signal(container: Any, sig: int) -> None:
+    """Send ``sig`` to the container's main process from the host; an already exited one is fine."""
     try:
-        kill_main_process(container)
+        kill_main_process(container, sig)
     except HostKillUnavailable:
         container.reload()
         if container.attrs["State"].get("Running"):
@@ -252,26 +288,61 @@ class DockerAgent(SimulatedAgent):
         if not self.alive or task.id not in self.tasks:
             self.run.kill_quietly(event.value)
 
-    def _run_containers(self, task: Task, run_for: float, crashes: bool):
-        """Wait for the essential container's exit; kill its process at ``run_for`` when it crashes."""
+    def _run_containers(self, task: Task, run_for: float, crash):  # noqa: ANN001
+        """Wait for the essential container's real exit and return what ended it.
+
+        When ``crash`` is due (at ``run_for``, the container still running) it is injected
+        for real:
+
+        - an OOM kill (``crash.kind == "oom_kill"``) of an armed container (:func:`hog_armed`)
+          gets :data:`HOG_SIGNAL`: the workload starts allocating and the kernel OOM-kills it
+          at its hard limit, after however long that takes. An ``oom`` event from the engine
+          makes the outcome ``crash`` (stop reason ``OOM_REASON``); a death without one is an
+          :class:`ExitWithoutOom`, a crash;
+        - any other crash, and an OOM kill of a container that cannot be armed (no hard limit,
+          or a user's own image that does not know the signal), is a SIGKILL of its main
+          process from the host: a ``task_crash`` returns ``crash``, an unarmed OOM kill an
+          :class:`ExitWithoutOom`, since the engine saw a kill, not an OOM.
+
+        A container that exits before ``run_for`` exited by itself (None), unless the engine
+        reported an OOM kill of it and ``crash`` was the memory fault.
+        """
         if task.id not in self.containers:  # warm start: the states are recorded, the containers not yet started
             yield from self._start_containers(task)
         containers = self.containers[task.id]
-        essential = containers[self._essential_index(task)]
+        index = self._essential_index(task)
+        essential = containers[index]
         exited = self.run.events.when(essential.id, "die")
-        crashed = False
-        if crashes and run_for != math.inf:
+        signalled = hogging = False
+        if crash is not None and run_for != math.inf:
             outcome = yield exited | self.env.timeout(run_for)
             if exited not in outcome:
-                crashed = True
-                yield self.run.call(_crash, essential)
+                signalled = True
+                hogging = crash.kind == MemoryKill.kind and self._hog_armed(task, index)
+                yield self.run.call(_signal, essential, HOG_SIGNAL if hogging else signal.SIGKILL)
                 yield exited
         else:
             yield exited
         die = exited.value
+        oom_killed = yield from self._oom_reported(essential.id, wait=hogging)
         self.run.exits.append(ContainerExit(task.id, essential.id, int(die.attributes.get("exitCode", -1)),
-                                            float(self.env.now), die.time_s, crashed))
+                                            float(self.env.now), die.time_s, signalled, oom_killed))
         self.run.kill_quietly([c for c in containers if c is not essential])  # ECS stops the others
+        if crash is None:
+            return None
+        if crash.kind != MemoryKill.kind:
+            return crash if signalled else None
+        if oom_killed:
+            return crash
+        return ExitWithoutOom(crash.name) if signalled else None
+
+    def _oom_reported(self, container_id: str, *, wait: bool):
+        """Whether the engine reported an ``oom`` event of the container (which has died);
+        with ``wait``, give a late event :data:`OOM_EVENT_GRACE_WALL_S` to arrive."""
+        events = self.run.events
+        if events.seen(container_id, "oom") is None and wait:
+            yield events.when(container_id, "oom") | self.env.timeout(OOM_EVENT_GRACE_WALL_S / self.env.factor)
+        return events.seen(container_id, "oom") is not None
 
     def _stop_containers(self, task: Task):
         """``docker stop`` with the stop timeout scaled to wall time; resume on the die events."""
@@ -294,6 +365,12 @@ class DockerAgent(SimulatedAgent):
         definitions = self.run.definitions[task.spec.key].container_definitions
         return next((i for i, c in enumerate(definitions) if c.essential), 0)
 
+    def _hog_armed(self, task: Task, index: int) -> bool:
+        """Whether the task's container ``index`` was started armed to hog memory on signal."""
+        td = self.run.definitions[task.spec.key]
+        container = td.container_definitions[index]
+        return hog_armed(self.run.images.get(container.image, WORKLOAD_IMAGE), memory_limit(container, td))
+
     def _container_specs(self, task: Task) -> list[tuple[str, list[str] | None, dict[str, Any]]]:
         """(image, command, create options) of each container of the task, in definition order."""
         run = self.run
@@ -302,7 +379,10 @@ class DockerAgent(SimulatedAgent):
         specs = []
         for container in td.container_definitions:
             image = run.images.get(container.image, WORKLOAD_IMAGE)
-            command = workload_command(duration_s=duration) if image == WORKLOAD_IMAGE else None
+            memory = memory_limit(container, td)
+            command = None
+            if image == WORKLOAD_IMAGE:
+                command = workload_command(duration_s=duration, hog_on_signal=hog_armed(image, memory))
             options: dict[str, Any] = {
                 "name": _NAME_UNSAFE.sub("-", f"{run.run_id}-{task.id}-{container.name}"),
                 "labels": container_labels(run.run_id, kind="task", task=task.id, instance=self.instance_id,
@@ -312,9 +392,9 @@ class DockerAgent(SimulatedAgent):
             cpus = nano_cpus(container, td)
             if cpus:
                 options["nano_cpus"] = cpus
-            memory = memory_limit(container, td)
             if memory:
                 options["mem_limit"] = memory
+                options["memswap_limit"] = memory  # no swap: the hard limit is what the OOM killer enforces
             specs.append((image, command, options))
         return specs
 

@@ -8,14 +8,16 @@ reused while the tag exists. Bump :data:`WORKLOAD_IMAGE_VERSION` when the layout
 
 :func:`workload_command` is the shell script a stand-in container runs to play a task: run for
 its duration and exit with a code, run until stopped, or allocate memory until the kernel's
-OOM killer ends it. It traps SIGTERM and exits 143 at once, as a well-behaved application
-would, so ``docker stop`` measures the engine's stop path and not its 10 s kill timeout.
+OOM killer ends it, either after its duration or when it receives :data:`HOG_SIGNAL`. It
+traps SIGTERM and exits 143 at once, as a well-behaved application would, so ``docker stop``
+measures the engine's stop path and not its 10 s kill timeout.
 """
 
 from __future__ import annotations
 
 import io
 import shlex
+import signal
 import struct
 import subprocess
 import tarfile
@@ -37,6 +39,11 @@ BUSYBOX_HINT = "install a static busybox: apt-get install busybox-static"
 WORKLOAD_NETWORK_MODE = "none"
 #: Exit status of a workload that received SIGTERM (128 + 15), as a shell reports it.
 SIGTERM_EXIT_CODE = 143
+#: The signal that turns a workload armed with ``hog_on_signal`` into a memory hog: the Docker
+#: agent sends it from the host when the simulated memory use crosses the container's limit.
+HOG_SIGNAL = signal.SIGUSR1
+#: A shell loop allocating memory without end (a string doubling), until the OOM killer acts.
+_HOG_LOOP = "a=0123456789abcdef; while :; do a=$a$a; done"
 
 
 class WorkloadImageError(RuntimeError):
@@ -132,14 +139,24 @@ def _seconds(value: float) -> str:
 
 
 def workload_command(*, duration_s: float | None = None, exit_code: int = 0,
-                     memory_hog: bool = False) -> list[str]:
+                     memory_hog: bool = False, hog_on_signal: bool = False) -> list[str]:
     """The command (``["sh", "-c", script]``) of a stand-in container playing a task.
 
     - ``duration_s`` given: run that long, then exit with ``exit_code`` (0-255);
     - no duration: run until stopped;
     - ``memory_hog``: allocate memory (a string doubling in the shell) until the OOM killer
       ends the container; with ``duration_s``, run that long first (the time the simulated
-      usage crosses the container's limit). Only ever run it under a hard ``mem_limit``.
+      usage crosses the container's limit);
+    - ``hog_on_signal``: whatever else it does, start that allocation as soon as it receives
+      :data:`HOG_SIGNAL` (SIGUSR1), so that the OOM kill comes when the caller decides (the
+      Docker agent, at the simulated time the usage crosses the limit) rather than when a
+      duration fixed at start runs out.
+
+    Only ever run a hog, or arm one, under a hard ``mem_limit`` (and no swap beyond it): the
+    limit is what makes the kernel end it. Without one the string grows until the *host*
+    runs out of memory, and the host's OOM killer may pick any process, not the container.
+    Unarmed, SIGUSR1 would simply end the shell (its default action), which is also why the
+    trap is only set when asked for.
 
     In every case SIGTERM ends the workload at once with status 143.
     """
@@ -148,10 +165,12 @@ def workload_command(*, duration_s: float | None = None, exit_code: int = 0,
     # `sleep & wait` rather than a foreground sleep: a trapped signal interrupts `wait`
     # at once, while the shell would run the trap only after a foreground child ended.
     lines = [f"trap 'exit {SIGTERM_EXIT_CODE}' TERM"]
+    if hog_on_signal:
+        lines.append(f"trap '{_HOG_LOOP}' {HOG_SIGNAL.name.removeprefix('SIG')}")
     if duration_s is not None:
         lines.append(f"sleep {_seconds(duration_s)} & wait $!")
     if memory_hog:
-        lines.append("a=0123456789abcdef; while :; do a=$a$a; done")
+        lines.append(_HOG_LOOP)
     elif duration_s is None:
         lines.append("while :; do sleep 3600 & wait $!; done")
     else:

@@ -232,7 +232,7 @@ class SimulatedAgent:
         else:
             crash = None
         try:
-            yield from self._run_containers(task, run_for, crash is not None)
+            ended_by = yield from self._run_containers(task, run_for, crash)
             if not self.alive:
                 return
             if not self.connected:  # the exit reaches ECS when the agent reconnects
@@ -244,9 +244,9 @@ class SimulatedAgent:
         if not self.alive:
             return
         task.stop_code = ESSENTIAL_CONTAINER_EXITED
-        if crash is not None:
-            task.incident = self.control.record_crash(task, crash)
-            task.stop_reason = crash.reason
+        if ended_by is not None:
+            task.incident = self.control.record_crash(task, ended_by)
+            task.stop_reason = ended_by.reason
         else:
             task.stop_reason = ESSENTIAL_EXIT_REASON
         yield from self._exit(task)
@@ -257,10 +257,18 @@ class SimulatedAgent:
         """Create and start the task's containers (``timing.containerStart``)."""
         yield self.env.timeout(self.timing.container_start.sample(self.rng))
 
-    def _run_containers(self, task: Task, run_for: float, crashes: bool):
+    def _run_containers(self, task: Task, run_for: float, crash):  # noqa: ANN001
         """The containers run ``run_for`` seconds (inf: until stopped), then the essential one
-        exits: by itself, or killed by a crash when ``crashes``."""
+        exits: by itself, or ended by ``crash``, the fault runtime (task crash, OOM kill) due
+        at ``run_for`` (None: no fault ends it).
+
+        Returns the fault that really ended the task (None: it exited by itself); its
+        ``kind``, ``name`` and ``reason`` make the incident and the stop reason. Simulated
+        containers always do what the fault says, so this is ``crash``; the Docker agent
+        returns what the engine reported.
+        """
         yield self.env.timeout(run_for) if run_for != math.inf else self.env.event()
+        return crash
 
     def _stop_containers(self, task: Task):
         """Stop the task's containers: SIGTERM, then SIGKILL at the stop timeout (``timing.containerStop``)."""

@@ -14,9 +14,10 @@ from ecssim.docker import (
     WorkloadImageError,
     ensure_workload_image,
     event_filters,
+    kill_main_process,
     workload_command,
 )
-from ecssim.docker.images import find_busybox, is_static_elf
+from ecssim.docker.images import HOG_SIGNAL, find_busybox, is_static_elf
 
 
 def test_busybox_must_be_static(tmp_path: Path) -> None:
@@ -79,3 +80,30 @@ def test_memory_hog_is_oom_killed_under_its_limit(engine, start, run_id) -> None
     assert container.attrs["HostConfig"]["Memory"] == 16 * 2**20
     assert oom.time_s - started.time_s >= 0.25  # it ran its duration before allocating
     assert container.labels["ecssim.managed"] == "true" and container.labels["ecssim.kind"] == "task"
+
+
+def test_armed_workload_hogs_memory_on_its_signal_and_is_oom_killed(engine, start, run_id) -> None:  # noqa: ANN001
+    with EventReader(engine, event_filters(run_id)) as reader:
+        container = start(workload_command(hog_on_signal=True), mem_limit="16m", memswap_limit="16m")
+        reader.wait_for(container.id, "start", 10)
+        time.sleep(0.3)
+        container.reload()
+        assert container.status == "running"  # armed, it waits for the signal like any workload
+        signalled = time.time()
+        kill_main_process(container, HOG_SIGNAL)
+        oom = reader.wait_for(container.id, "oom", 20)
+        died = reader.wait_for(container.id, "die", 10)
+    container.reload()
+    state = container.attrs["State"]
+    assert state["OOMKilled"] is True and state["ExitCode"] == 137
+    assert died.attributes["exitCode"] == "137"
+    assert oom.time_s >= signalled - 0.05  # the signal, not a timer, set off the allocation
+
+
+def test_armed_workload_still_exits_143_on_sigterm(engine, start) -> None:  # noqa: ANN001
+    container = start(workload_command(hog_on_signal=True), mem_limit="16m", memswap_limit="16m")
+    time.sleep(0.3)
+    container.stop(timeout=10)
+    container.reload()
+    assert container.wait(timeout=10)["StatusCode"] == 143
+    assert container.attrs["State"]["OOMKilled"] is False
