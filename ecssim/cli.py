@@ -1,5 +1,5 @@
 """The ``ecssim`` command line: run, report, validate, schema, explain, headroom, sweep, plan,
-docker-calibrate and docker-cleanup.
+docker-calibrate, docker-validate and docker-cleanup.
 
 ``run --out DIR`` writes a result folder; ``--plots`` adds the standard figures as PNG files
 and ``--report`` a self-contained ``report.html``, both written inside the folder before it
@@ -525,6 +525,69 @@ def docker_calibrate(out: Path, samples: int, force: bool, debug: bool) -> None:
         timing_file, samples_file = write_calibration(calibration, out, force=force)
     click.echo("\n".join(calibration.header(samples_file.name)))
     click.echo(f"written: {timing_file} and {samples_file}")
+
+
+#: The fewest simulated replications a validation's prediction interval is drawn from.
+MIN_SIM_REPLICATIONS = 20
+
+
+@main.command("docker-validate")
+@click.argument("scenario_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--timing", "timing_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The timing file docker-calibrate wrote (measured on separate containers).")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="New folder for real/, sim/, comparison.csv and the figures.")
+@click.option("--time-scale", "factor", type=click.FloatRange(min=0, min_open=True), default=0.02,
+              show_default=True, help="Wall seconds per simulated second of the real runs (0.02: a minute in 1.2 s).")
+@click.option("--real-runs", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Runs with real containers (seeds SEED, SEED+1, ...).")
+@click.option("--sim-replications", type=click.IntRange(min=MIN_SIM_REPLICATIONS), default=MIN_SIM_REPLICATIONS,
+              show_default=True, help="Simulated replications the prediction intervals come from.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the first real run.")
+@click.option("--no-plots", is_flag=True, help="Skip running-tasks.png and comparison.png.")
+@click.option("--debug", is_flag=True, help="Show a traceback when the validation fails.")
+def docker_validate(scenario_file: Path, timing_file: Path, out: Path, factor: float, real_runs: int,
+                    sim_replications: int, seed: int, no_plots: bool, debug: bool) -> None:
+    """Run SCENARIO_FILE with real containers on the local Docker engine and simulate it with
+    the calibrated timing; write where each real figure falls in the simulated prediction interval."""
+    from .docker import connect
+    from .docker.compare import validate
+    from .docker.output import check_new_folder
+    from .scenario import read_timing_file
+
+    with _exit_status(debug, _docker_errors()):
+        check_new_folder(out)
+        scenario = load_scenario(scenario_file)
+        calibration = read_timing_file(timing_file)
+        client = connect()
+        click.echo(f"validating {scenario.name}: {real_runs} real run(s) at {factor:g} wall s per simulated s, "
+                   f"{sim_replications} simulated replications", err=True)
+        try:
+            validation = validate(scenario, calibration_timing=calibration, factor=factor, real_runs=real_runs,
+                                  sim_replications=sim_replications, seed=seed, client=client,
+                                  progress=lambda line: click.echo(f"  {line}", err=True))
+        except KeyboardInterrupt:
+            _fail(f"interrupted; the validation's containers were removed and nothing was written to {out}", 130)
+        validation.save(out, plots=not no_plots)
+    table = validation.comparison
+    judged = table[table["note"] == ""]
+    click.echo(_comparison_text(table))
+    click.echo(f"{int(judged['inside'].sum())} of {len(judged)} real values inside the simulated 95% "
+               f"prediction interval; written to {out}/")
+
+
+def _comparison_text(table) -> str:  # noqa: ANN001 - a comparison DataFrame
+    """The run-level rows of a comparison, one line per (metric, real run)."""
+    rows = table[table["incident_id"] == ""]
+    lines = [f"{'metric':34} {'run':>3} {'real':>10} {'simulated 95% interval':>24}  inside"]
+    for row in rows.itertuples(index=False):
+        interval = f"[{row.sim_low:.4g}, {row.sim_high:.4g}]" if row.sim_n else "-"
+        mark = "yes" if row.inside else ("no" if not row.note else row.note)
+        lines.append(f"{row.metric:34} {row.real_run:>3} {row.real_value:>10.4g} {interval:>24}  {mark}")
+    incidents = table[table["incident_id"] != ""]
+    for metric, part in incidents.groupby("metric", sort=False):
+        lines.append(f"{metric} per incident: {int(part['inside'].sum())} of {len(part)} inside")
+    return "\n".join(lines)
 
 
 @main.command("docker-cleanup")

@@ -17,13 +17,22 @@ here: the caller measures them on separate containers.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from ..model.task import (
+    ESSENTIAL_CONTAINER_EXITED,
+    OOM_REASON,
+    SERVICE_SCHEDULER_INITIATED,
+    TASK_FAILED_TO_START,
+    USER_INITIATED,
+)
 from ..units import parse_duration
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,10 +53,14 @@ _DURATION_FIELDS = {
 }
 #: The seed offset of simulated replications, so they never reuse a real run's seed.
 SIM_SEED_OFFSET = 10_000
+#: Stop codes counted per run (``stopped_<code>`` metrics), as ECS names them.
+STOP_CODES = (ESSENTIAL_CONTAINER_EXITED, SERVICE_SCHEDULER_INITIATED, USER_INITIATED, TASK_FAILED_TO_START)
 #: Metrics compared by default: per-run figures from the tables, then summary metrics.
 DEFAULT_METRICS = [
     "task_start_latency_median_s",
     "placements_per_instance_max",
+    "oom_kills",
+    *(f"stopped_{code}" for code in STOP_CODES),
     "first_replacement_time_mean_s",
     "recovery_time_mean_s",
     "recovery_time_max_s",
@@ -57,9 +70,12 @@ DEFAULT_METRICS = [
     "mean_tasks_running",
     "service_availability_mean",
 ]
-#: Columns of the comparison table, in order.
-COMPARISON_COLUMNS = ["metric", "real_run", "real_value", "sim_n", "sim_low", "sim_high", "width",
-                      "inside", "note"]
+#: Per-fault figures of the recovery table compared incident by incident: each real
+#: incident against the simulated incidents of the same fault kind, pooled over replications.
+PER_FAULT_METRICS = ["time_to_first_replacement_s", "time_to_desired_s"]
+#: Columns of the comparison table, in order (``incident_id``/``fault_kind``: "" for run metrics).
+COMPARISON_COLUMNS = ["metric", "real_run", "incident_id", "fault_kind", "real_value", "sim_n", "sim_low",
+                      "sim_high", "width", "inside", "note"]
 
 
 def _scale_distribution(dist: Any, factor: float) -> Any:
@@ -120,12 +136,23 @@ def placements_per_instance_max(tasks: pd.DataFrame) -> float:
     return float(placed.value_counts().max()) if len(placed) else math.nan
 
 
+def stop_counts(tasks: pd.DataFrame) -> dict[str, float]:
+    """Per run: ``oom_kills`` (tasks stopped with ECS's OOM reason) and ``stopped_<code>``,
+    the tasks stopped with each of :data:`STOP_CODES`."""
+    stopped = tasks[tasks["last_status"] == "STOPPED"]
+    counts = {"oom_kills": float((stopped["stopped_reason"] == OOM_REASON).sum())}
+    codes = stopped["stop_code"].value_counts()
+    counts.update({f"stopped_{code}": float(codes.get(code, 0)) for code in STOP_CODES})
+    return counts
+
+
 def run_metrics(result: Result) -> dict[str, float]:
-    """A run's figures to compare: :meth:`Result.summary` plus the two per-run table figures."""
+    """A run's figures to compare: :meth:`Result.summary` plus the per-run table figures."""
     return {
         **result.summary(),
         "task_start_latency_median_s": task_start_latency_median_s(result.tasks),
         "placements_per_instance_max": placements_per_instance_max(result.tasks),
+        **stop_counts(result.tasks),
     }
 
 
@@ -133,27 +160,42 @@ def _float(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
-def comparison_table(real: list[dict], simulated: list[dict], metrics: list[str]) -> pd.DataFrame:
+def _row(metric: str, run: int, incident: str, kind: str, value: float, sims: list[float]) -> tuple:
+    low, high = prediction_interval(sims)
+    sim_n = int(np.count_nonzero(~np.isnan(np.asarray(sims, dtype=float)))) if sims else 0
+    note = ""
+    if math.isnan(value):
+        note = "no real value"
+    elif sim_n == 0:
+        note = "no simulated values"
+    inside = not note and low <= value <= high
+    return (metric, run, incident, kind, value, sim_n, low, high, high - low, bool(inside), note)
+
+
+def comparison_table(real: list[dict], simulated: list[dict], metrics: list[str],
+                     real_recovery: list[pd.DataFrame] | None = None,
+                     sim_recovery: list[pd.DataFrame] | None = None) -> pd.DataFrame:
     """One row per (metric, real run): the real value, the simulated prediction interval,
     its width, and whether the real value lies inside it (bounds included).
 
-    A real value that is NaN or missing, or a metric no replication produced, is never
-    inside; the ``note`` column says why.
+    With the recovery tables of both sides, one more row per real incident and each of
+    :data:`PER_FAULT_METRICS`: the incident's value against the interval of all simulated
+    incidents of the same fault kind. A real value that is NaN or missing, or a metric no
+    replication produced, is never inside; the ``note`` column says why.
     """
     rows = []
     for metric in metrics:
         sims = [_float(s.get(metric)) for s in simulated]
-        low, high = prediction_interval(sims)
-        sim_n = int(np.count_nonzero(~np.isnan(np.asarray(sims, dtype=float)))) if sims else 0
-        for index, run in enumerate(real):
-            value = _float(run.get(metric))
-            note = ""
-            if math.isnan(value):
-                note = "no real value"
-            elif sim_n == 0:
-                note = "no simulated values"
-            inside = not note and low <= value <= high
-            rows.append((metric, index, value, sim_n, low, high, high - low, bool(inside), note))
+        rows += [_row(metric, index, "", "", _float(run.get(metric)), sims) for index, run in enumerate(real)]
+    if real_recovery is not None and sim_recovery is not None:
+        pooled = pd.concat(sim_recovery, ignore_index=True) if sim_recovery else pd.DataFrame()
+        for metric in PER_FAULT_METRICS:
+            for index, recovery in enumerate(real_recovery):
+                for incident in recovery.itertuples(index=False):
+                    kind = incident.kind
+                    sims = pooled.loc[pooled["kind"] == kind, metric].tolist() if len(pooled) else []
+                    rows.append(_row(metric, index, incident.incident_id, kind, _float(getattr(incident, metric)),
+                                     sims))
     table = pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
     return table.astype({"real_run": int, "sim_n": int, "inside": bool})
 
@@ -166,6 +208,15 @@ class Validation:
     simulated: list[Result]
     comparison: pd.DataFrame
     timing: dict  # the scaled timing section the simulations used (simulated seconds)
+    calibration_timing: dict = field(default_factory=dict)  # as calibrated (wall seconds)
+    factor: float = 1.0  # wall seconds per simulated second of the real runs
+    seed: int = 0  # real run k has seed seed + k; simulations seed SIM_SEED_OFFSET + seed
+
+    def save(self, folder: str | Path, *, plots: bool = True) -> Path:
+        """Write the validation to a new folder (see :func:`~ecssim.docker.output.save_validation`)."""
+        from .output import save_validation
+
+        return save_validation(self, folder, plots=plots)
 
 
 def calibrated_scenario(scenario: Scenario, timing_section: dict, factor: float) -> Scenario:
@@ -180,22 +231,33 @@ def calibrated_scenario(scenario: Scenario, timing_section: dict, factor: float)
 
 def validate(scenario: Scenario, *, calibration_timing: dict, factor: float, real_runs: int,
              sim_replications: int, seed: int = 0, client: docker.DockerClient | None = None,
-             metrics: list[str] | None = None) -> Validation:
+             metrics: list[str] | None = None, progress: Callable[[str], None] | None = None) -> Validation:
     """Run ``scenario`` for real ``real_runs`` times (seeds ``seed``, ``seed + 1``, …) and
     simulate it ``sim_replications`` times with the calibrated timing (replications
     0..N-1 of seed ``10_000 + seed``), then compare them metric by metric.
 
     ``calibration_timing`` is a calibration's ``timing`` section in wall seconds
-    (:meth:`~ecssim.docker.calibrate.Calibration.timing_section`).
+    (:meth:`~ecssim.docker.calibrate.Calibration.timing_section`). ``progress(line)``, if
+    given, hears of each real run and of the simulations as they finish.
     """
     from ..simulation import simulate
     from .agent import run_with_docker
 
     if real_runs < 1 or sim_replications < 1:
         raise ValueError("real_runs and sim_replications must be >= 1")
+    say = progress if progress is not None else (lambda line: None)
     calibrated = calibrated_scenario(scenario, calibration_timing, factor)
-    real = [run_with_docker(scenario, seed + k, factor=factor, client=client) for k in range(real_runs)]
+    real = []
+    for k in range(real_runs):
+        started = time.perf_counter()
+        real.append(run_with_docker(scenario, seed + k, factor=factor, client=client))
+        say(f"real run {k + 1}/{real_runs} (seed {seed + k}): {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
     simulated = [simulate(calibrated, SIM_SEED_OFFSET + seed, replication=r) for r in range(sim_replications)]
+    say(f"{sim_replications} simulated replications (seed {SIM_SEED_OFFSET + seed}): "
+        f"{time.perf_counter() - started:.1f} s")
     table = comparison_table([run_metrics(r) for r in real], [run_metrics(s) for s in simulated],
-                             metrics if metrics is not None else DEFAULT_METRICS)
-    return Validation(real, simulated, table, calibrated.timing.model_dump(mode="json", by_alias=True))
+                             metrics if metrics is not None else DEFAULT_METRICS,
+                             [r.recovery for r in real], [s.recovery for s in simulated])
+    return Validation(real, simulated, table, calibrated.timing.model_dump(mode="json", by_alias=True),
+                      dict(calibration_timing), factor, seed)

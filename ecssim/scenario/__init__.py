@@ -14,6 +14,7 @@ from .loading import (
     ValidationReport,
     load_scenario,
     load_scenario_dict,
+    read_timing_file,
     scenario_json_schema,
     validate_file,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "instance_type",
     "load_scenario",
     "load_scenario_dict",
+    "read_timing_file",
     "registered_resources",
     "resolve_task_definition",
     "scenario_json_schema",

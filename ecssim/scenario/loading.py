@@ -157,11 +157,11 @@ def load_scenario(path: str | Path, timing: str | Path | None = None) -> Scenari
     return _build(data, str(path), Path(path).parent)[0]
 
 
-def with_timing(data: dict[str, Any], timing_file: str | Path) -> dict[str, Any]:
-    """``data`` with the ``timing:`` section of ``timing_file`` laid over its own, key by key
-    (``containerStart`` replaces ``containerStart``; keys the file leaves out are kept).
+def read_timing_file(timing_file: str | Path) -> dict[str, Any]:
+    """The ``timing:`` section of a timing file (as ``ecssim docker-calibrate`` writes), as
+    written, after validating it on its own so that its errors name that file.
 
-    The file's section is validated on its own first, so its errors name that file.
+    Raises :class:`ScenarioError` when the file holds anything else or a bad entry.
     """
     name = str(timing_file)
     overlay = read_scenario_data(timing_file)
@@ -178,6 +178,16 @@ def with_timing(data: dict[str, Any], timing_file: str | Path) -> dict[str, Any]
         issues = issues_from_validation_error(exc, Timing, name)
         raise ScenarioError([Issue(i.file, f"timing.{i.path}" if i.path else "timing", i.message)
                              for i in issues]) from None
+    return section
+
+
+def with_timing(data: dict[str, Any], timing_file: str | Path) -> dict[str, Any]:
+    """``data`` with the ``timing:`` section of ``timing_file`` laid over its own, key by key
+    (``containerStart`` replaces ``containerStart``; keys the file leaves out are kept).
+
+    The file's section is validated on its own first, so its errors name that file.
+    """
+    section = read_timing_file(timing_file)
     own = data.get("timing") or {}
     if not isinstance(own, dict):
         return data  # the scenario's own timing is malformed: its validation says so
