@@ -38,6 +38,7 @@ import math
 import simpy
 
 from .recorder import Recorder
+from .start_sharing import StartSharing
 from .task import (
     ACTIVATING,
     DEACTIVATING,
@@ -60,7 +61,7 @@ class SimulatedAgent:
 
     __slots__ = ("env", "slot", "timing", "rng", "rec", "control", "host_cpu_free", "host_memory_free",
                  "waiting", "images", "tasks", "alive", "terminated", "connected", "held_stops", "reconnected",
-                 "disconnected_by")
+                 "disconnected_by", "start_sharing")
 
     def __init__(self, env: simpy.Environment, slot: int, cpu: int, memory: int, timing, rng,  # noqa: ANN001
                  recorder: Recorder, control) -> None:  # noqa: ANN001
@@ -81,6 +82,7 @@ class SimulatedAgent:
         self.held_stops: list[Task] = []  # stop requests waiting for the agent to reconnect
         self.reconnected: simpy.Event | None = None  # succeeds when a disconnected agent reconnects
         self.disconnected_by = ""  # the incident that disconnected the agent
+        self.start_sharing: StartSharing | None = None  # the engine's concurrent starts (None: no contention)
 
     # ------------------------------------------------------------------ the agent interface
     def start_task(self, task: Task) -> None:
@@ -254,8 +256,13 @@ class SimulatedAgent:
     # ------------------------------------------------------------------ the containers
     # The three steps that touch containers; the Docker agent overrides them with real ones.
     def _start_containers(self, task: Task):
-        """Create and start the task's containers (``timing.containerStart``)."""
-        yield self.env.timeout(self.timing.container_start.sample(self.rng))
+        """Create and start the task's containers (``timing.containerStart``, slowed down by the
+        other starts on the same engine when ``timing.containerStartContention`` says so)."""
+        work = self.timing.container_start.sample(self.rng)
+        if self.start_sharing is None:
+            yield self.env.timeout(work)
+        else:
+            yield from self.start_sharing.run(work)
 
     def _run_containers(self, task: Task, run_for: float, crash):  # noqa: ANN001
         """The containers run ``run_for`` seconds (inf: until stopped), then the essential one

@@ -27,6 +27,7 @@ from .ec2 import Ec2
 from .eventlog import EventLog
 from .faults import install_faults
 from .recorder import Recorder
+from .start_sharing import StartSharing
 from .streams import Streams
 from .taskspec import TaskSpec, task_spec
 from .workloads import install_workloads
@@ -39,7 +40,9 @@ AgentFactory = Callable[["World", int, int, int, np.random.Generator], Any]
 
 def simulated_agent(world: World, slot: int, cpu: int, memory: int, rng: np.random.Generator) -> SimulatedAgent:
     """The default agent: the task lifecycle in simulated time."""
-    return SimulatedAgent(world.env, slot, cpu, memory, world.scenario.timing, rng, world.rec, world.plane)
+    agent = SimulatedAgent(world.env, slot, cpu, memory, world.scenario.timing, rng, world.rec, world.plane)
+    agent.start_sharing = world.start_sharing()
+    return agent
 
 
 class World:
@@ -72,6 +75,9 @@ class World:
         self.refusing_azs: set[str] = set()  # AZs that launch no new instance (an outage refusing them)
         self.asgs: dict[str, AutoScalingGroup] = {}  # fleet name -> its Auto Scaling group
         self.ec2 = Ec2(self)
+        contention = scenario.timing.container_start_contention
+        self._cluster_starts = (StartSharing(self.env, contention.slowdown)
+                                if contention.slowdown > 0 and contention.scope == "cluster" else None)
         self._specs: dict[str, TaskSpec] = {}
         self._latest: dict[str, TaskSpec] = {}
         for td in scenario.task_definitions:
@@ -86,6 +92,16 @@ class World:
         self._build_services()
         install_workloads(self)
         install_actions(self)
+
+    def start_sharing(self) -> StartSharing | None:
+        """The engine a new instance's container starts share (``timing.containerStartContention``):
+        None without contention, the cluster's one engine, or a new one of the instance's own."""
+        contention = self.scenario.timing.container_start_contention
+        if contention.slowdown <= 0:
+            return None
+        if self._cluster_starts is not None:
+            return self._cluster_starts
+        return StartSharing(self.env, contention.slowdown)
 
     # ------------------------------------------------------------------ lookups
     def spec_for(self, reference: str) -> TaskSpec:

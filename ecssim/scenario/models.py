@@ -208,6 +208,28 @@ class StartFailureThrottle(Section):
     max: Duration = Field(default=1620.0, gt=0, description="Cap of the delay: 27 min (current guide); 15m before 2024.")
 
 
+class ContainerStartContention(Section):
+    """How container starts in progress on one Docker engine slow each other down.
+
+    ECS publishes no figure; ``ecssim docker-calibrate`` measures ``slowdown`` on a local
+    engine (about 0.4 on a 2-core machine). With n starts in progress each progresses at
+    rate 1 / (1 + slowdown * (n - 1)) of its ``containerStart`` draw (processor sharing).
+    """
+
+    slowdown: float = Field(
+        default=0.0, ge=0,
+        description="Slowdown per further concurrent start; 0 (default): starts never contend.",
+    )
+    scope: Literal["instance", "cluster"] = Field(
+        default="instance",
+        description=(
+            "Which starts share an engine: each instance's own (ECS: one Docker engine per container "
+            "instance), or the whole cluster's (the Docker-backed mode, whose virtual instances share one "
+            "local engine)."
+        ),
+    )
+
+
 class Timing(Section):
     """Every latency and period the model uses, with its default and basis (ecs-reference 9b)."""
 
@@ -241,6 +263,7 @@ class Timing(Section):
     container_start: Distribution = Field(
         default_factory=lambda: Constant(value=2), description="Container create and start (agent logs)."
     )
+    container_start_contention: ContainerStartContention = Field(default_factory=ContainerStartContention)
     container_stop: Distribution = Field(
         default_factory=lambda: Uniform(low=1, high=10),
         description="SIGTERM to exit, capped by the stop timeout (1.4).",
