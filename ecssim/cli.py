@@ -502,24 +502,29 @@ def _docker_errors() -> tuple[type[Exception], ...]:
               help="Timing file to write (its raw samples go beside it, as NAME.samples.csv).")
 @click.option("--samples", type=click.IntRange(min=2), default=20, show_default=True,
               help="Samples per measurement.")
+@click.option("--max-burst", "max_burst", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Also time bursts of 2..K containers started at the same moment, to fit how concurrent "
+                   "starts slow each other down (timing.containerStartContention); 1 disables bursts.")
 @click.option("--force", is_flag=True, help="Replace a timing file that docker-calibrate wrote before.")
 @click.option("--debug", is_flag=True, help="Show a traceback when the calibration fails.")
-def docker_calibrate(out: Path, samples: int, force: bool, debug: bool) -> None:
-    """Measure container start, stop, kill->exit and OOM latencies on the local Docker engine
-    and write a `timing:` section for scenarios (DOCKER_HOST selects the engine)."""
+def docker_calibrate(out: Path, samples: int, max_burst: int, force: bool, debug: bool) -> None:
+    """Measure container start, stop, kill->exit and OOM latencies, and how concurrent starts
+    slow each other down, on the local Docker engine; write a `timing:` section for scenarios
+    (DOCKER_HOST selects the engine)."""
     from .docker import EngineInfo, calibrate, check_target, connect, write_calibration
 
     with _exit_status(debug, _docker_errors()):
         check_target(out, force)
         client = connect()
         engine = EngineInfo.of(client).describe()
-        click.echo(f"calibrating on {engine}: {samples} samples per measurement", err=True)
+        bursts = f", bursts of 2..{max_burst} concurrent starts" if max_burst > 1 else ""
+        click.echo(f"calibrating on {engine}: {samples} samples per measurement{bursts}", err=True)
         def progress(done: int, total: int) -> None:
             if done % 5 == 0 or done == total:
                 click.echo(f"  {done}/{total}", err=True)
 
         try:
-            calibration = calibrate(client, samples, progress=progress)
+            calibration = calibrate(client, samples, max_burst=max_burst, progress=progress)
         except KeyboardInterrupt:
             _fail("interrupted; the calibration's containers were removed", 130)
         timing_file, samples_file = write_calibration(calibration, out, force=force)

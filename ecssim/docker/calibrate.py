@@ -9,7 +9,12 @@
 - ``killToExit``: SIGKILL of the container's main process *from the host* (a crash; not
   ``docker kill``) to its ``die`` event;
 - ``oomKill``: the ``start`` event of a memory hog under a small hard limit to its ``oom``
-  event, with ``State.OOMKilled`` checked.
+  event, with ``State.OOMKilled`` checked;
+- ``containerStartBurst``: the same as ``containerStart`` for k containers created and
+  started at the same moment from k threads (k = 2..``max_burst``), each timed from its own
+  API call. Concurrent starts slow each other down; the ratio of each burst's mean latency
+  to the lone median, regressed on k-1, gives ``timing.containerStartContention.slowdown``
+  (see :func:`fit_contention_slowdown`).
 
 Intervals run from the host's clock at the API call (``time.time_ns``, read just before it)
 or from one engine event to the engine's timestamp (``timeNano``) of another; the API call's
@@ -20,8 +25,9 @@ a fresh run id and removed after its sample, and all of them on any exit (error,
 
 The result, a :class:`Calibration`, writes a ``timing:`` section the simulator accepts (the
 two latencies it models, fitted as lognormals: the samples' median and the standard
-deviation of their logs), headed by comments giving every figure, plus a sidecar CSV of
-the raw samples. :func:`write_calibration` writes both atomically and never replaces a file
+deviation of their logs, and the contention slowdown when bursts were measured), headed by
+comments giving every figure, plus a sidecar CSV of the raw samples (with a ``burst``
+column: 1 for a lone sample). :func:`write_calibration` writes both atomically and never replaces a file
 ecssim did not write (the timing file's first line carries :data:`MARKER`).
 """
 
@@ -29,8 +35,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,7 +56,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: The first line of every timing file ``docker-calibrate`` writes (``--force`` checks it).
 MARKER = "# ecssim docker-calibrate"
-CSV_COLUMNS = ("measurement", "sample", "seconds", "api_call_s", "container_id")
+CSV_COLUMNS = ("measurement", "sample", "burst", "seconds", "api_call_s", "container_id")
+#: The samples file's columns before bursts were measured: such a file is ecssim's too.
+EARLIER_CSV_COLUMNS = ("measurement", "sample", "seconds", "api_call_s", "container_id")
+#: The raw samples of concurrent starts (``burst`` = how many started together; the sample
+#: index is the round, shared by the burst's containers).
+BURST_MEASUREMENT = "containerStartBurst"
 #: Each measurement: what it times, and the simulator's field for it (None: none yet).
 MEASUREMENTS: dict[str, tuple[str, str | None]] = {
     "containerStart": ("create+start API call -> start event", "timing.containerStart"),
@@ -70,13 +83,15 @@ class CalibrationFileError(ValueError):
 @dataclass(frozen=True)
 class Sample:
     """One raw sample: the latency in seconds, the API call's own duration (monotonic
-    clock, NaN when no call starts the interval) and the container measured."""
+    clock, NaN when no call starts the interval), the container measured and how many
+    containers were started at the same moment (1: alone)."""
 
     measurement: str
     index: int
     seconds: float
     api_call_s: float
     container_id: str
+    burst: int = 1
 
 
 @dataclass(frozen=True)
@@ -133,6 +148,24 @@ class Measurement:
         return {"type": "lognormal", "median": round(self.median, 6), "sigma": round(self.sigma, 4)}
 
 
+def fit_contention_slowdown(rounds: Iterable[tuple[int, float]]) -> float:
+    """The processor-sharing slowdown ``s`` fitted to bursts of concurrent starts.
+
+    ``rounds`` holds, per burst round, its size k and the ratio r of its mean latency to the
+    lone median. The model ``r = 1 + s*(k-1)`` (k starts in progress each progress at rate
+    ``1/(1 + s*(k-1))``) is fitted by least squares through the origin,
+    ``s = sum((k-1)*(r-1)) / sum((k-1)**2)``, and clipped at 0 (starts never speed up).
+
+    Raises:
+        ValueError: no round of two or more containers.
+    """
+    pairs = [(k - 1, r - 1) for k, r in rounds]
+    denominator = sum(x * x for x, _ in pairs)
+    if denominator == 0:
+        raise ValueError("no burst of two or more containers to fit the contention slowdown on")
+    return max(0.0, sum(x * y for x, y in pairs) / denominator)
+
+
 @dataclass(frozen=True)
 class Calibration:
     """What :func:`calibrate` measured on one engine, ready to write as a timing file."""
@@ -145,10 +178,63 @@ class Calibration:
     oom_limit_mib: int
     measurements: dict[str, Measurement]
     raw: tuple[Sample, ...] = field(repr=False)
+    max_burst: int = 1
+    burst_rounds: int = 0
+
+    def bursts(self) -> dict[int, Measurement]:
+        """The concurrent starts' latencies by burst size (empty when bursts were disabled)."""
+        sizes = sorted({s.burst for s in self.raw if s.measurement == BURST_MEASUREMENT})
+        return {k: Measurement(BURST_MEASUREMENT, f"{k} create+start calls at once -> start events",
+                               tuple(s.seconds for s in self.raw
+                                     if s.measurement == BURST_MEASUREMENT and s.burst == k))
+                for k in sizes}
+
+    def burst_ratio(self, size: int) -> float:
+        """The median latency of bursts of ``size`` over the lone ``containerStart`` median."""
+        return self.bursts()[size].median / self.measurements["containerStart"].median
+
+    def round_ratios(self) -> list[tuple[int, float]]:
+        """Per burst round: its size and its mean latency over the lone median (what the
+        contention fit uses)."""
+        rounds: dict[tuple[int, int], list[float]] = {}
+        for s in self.raw:
+            if s.measurement == BURST_MEASUREMENT:
+                rounds.setdefault((s.burst, s.index), []).append(s.seconds)
+        lone = self.measurements["containerStart"].median
+        return [(k, float(np.mean(values)) / lone) for (k, _), values in sorted(rounds.items())]
+
+    @property
+    def contention_slowdown(self) -> float | None:
+        """The fitted ``timing.containerStartContention.slowdown`` (None: bursts disabled)."""
+        rounds = self.round_ratios()
+        return fit_contention_slowdown(rounds) if rounds else None
 
     def timing_section(self) -> dict[str, dict[str, object]]:
         """The scenario's ``timing`` entries this calibration sets (camelCase keys)."""
-        return {name: self.measurements[name].lognormal() for name in FITTED}
+        section = {name: self.measurements[name].lognormal() for name in FITTED}
+        slowdown = self.contention_slowdown
+        if slowdown is not None:  # scope left to its default: docker-validate sets it itself
+            section["containerStartContention"] = {"slowdown": round(slowdown, 4)}
+        return section
+
+    def _burst_header(self) -> list[str]:
+        """The header lines on concurrent starts (none when bursts were disabled)."""
+        slowdown = self.contention_slowdown
+        if slowdown is None:
+            return []
+        lines = [f"# {BURST_MEASUREMENT}: k create+start calls at the same moment from k threads, each timed",
+                 f"# from its own call to its start event; {self.burst_rounds} rounds per size",
+                 f"# {'burst k':<15}{'median':>9}{'p5':>9}{'p95':>9}{'n':>4}  {'ratio':>6} {'fit':>6}",
+                 "# (ratio: the median over the lone containerStart median; fit: 1 + slowdown*(k-1))"]
+        for k, m in self.bursts().items():
+            figures = "".join(f"{value:>9.4f}" for value in (m.median, m.p5, m.p95))
+            lines.append(f"# {k:<15}{figures}{m.n:>4}  {self.burst_ratio(k):>6.3f} {1 + slowdown * (k - 1):>6.3f}")
+        lines += [f"# containerStartContention slowdown {slowdown:.4f}: least squares of each round's mean "
+                  "ratio - 1 on k-1,",
+                  f"# clipped at 0. Meaning: k starts in progress on one engine each progress at rate "
+                  f"1/(1 + {slowdown:.4f}*(k-1)).",
+                  ]
+        return lines
 
     def header(self, samples_file: str | None = None) -> list[str]:
         """The comment lines heading the timing file: engine, date and every figure."""
@@ -170,6 +256,7 @@ class Calibration:
             "# of their logs). The simulator has no field for kill->exit or OOM latency yet: they are",
             "# recorded here only.",
         ]
+        lines += self._burst_header()
         if samples_file:
             lines.append(f"# raw samples: {samples_file}")
         return lines
@@ -177,14 +264,15 @@ class Calibration:
     def to_yaml(self, samples_file: str | None = None) -> str:
         """The timing file: the header comments, then a ``timing:`` section a scenario accepts."""
         body = ["timing:"]
-        for name, dist in self.timing_section().items():
-            body.append(f"  {name}: {{type: lognormal, median: {dist['median']}, sigma: {dist['sigma']}}}")
+        for name, entry in self.timing_section().items():
+            body.append(f"  {name}: {{{', '.join(f'{key}: {value}' for key, value in entry.items())}}}")
         return "\n".join(self.header(samples_file) + body) + "\n"
 
     def samples_csv(self) -> str:
         """Every raw sample as CSV (columns :data:`CSV_COLUMNS`)."""
         rows = [",".join(CSV_COLUMNS)]
-        rows += [f"{s.measurement},{s.index},{s.seconds!r},{s.api_call_s!r},{s.container_id}" for s in self.raw]
+        rows += [f"{s.measurement},{s.index},{s.burst},{s.seconds!r},{s.api_call_s!r},{s.container_id}"
+                 for s in self.raw]
         return "\n".join(rows) + "\n"
 
 
@@ -204,12 +292,12 @@ class _Sampler:
             network_mode=WORKLOAD_NETWORK_MODE, **options)
 
     def _record(self, measurement: str, index: int, start_ns: int, end_ns: int, api_call_s: float,
-                container_id: str) -> None:
+                container_id: str, burst: int = 1) -> None:
         seconds = (end_ns - start_ns) / 1e9
         if seconds <= 0:
             raise CalibrationError(f"{measurement}: the engine's event came {-seconds:.3f} s before the call; "
                                    "calibrate on the engine's own host (its clock must be this one)")
-        self.raw.append(Sample(measurement, index, seconds, api_call_s, container_id))
+        self.raw.append(Sample(measurement, index, seconds, api_call_s, container_id, burst))
 
     def _start(self, name: str, command: list[str], **options: object):  # noqa: ANN202
         """Create and start a container; returns it, the call's host time and duration and
@@ -220,6 +308,36 @@ class _Sampler:
         api_call_s = time.monotonic() - t0
         started = self.reader.wait_for(container.id, "start", self.timeout_s)
         return container, called_ns, api_call_s, started
+
+    def _create_and_start(self, name: str, barrier: threading.Barrier):  # noqa: ANN202
+        """In a worker thread: wait for the burst's other threads, then create and start one
+        container; returns it, the call's host time and its duration."""
+        barrier.wait(self.timeout_s)
+        called_ns, t0 = time.time_ns(), time.monotonic()
+        container = self._create(name, workload_command())
+        container.start()
+        return container, called_ns, time.monotonic() - t0
+
+    def burst(self, size: int, index: int, pool: ThreadPoolExecutor) -> None:
+        """Create and start ``size`` containers at the same moment from ``size`` worker threads
+        (``pool`` has at least that many), time each to its start event, remove them."""
+        barrier = threading.Barrier(size)
+        futures = [pool.submit(self._create_and_start, f"burst{size}-{index}-{j}", barrier) for j in range(size)]
+        started = []
+        try:
+            for future in futures:
+                started.append(future.result())
+            for container, called_ns, api_call_s in started:
+                event = self.reader.wait_for(container.id, "start", self.timeout_s)
+                self._record(BURST_MEASUREMENT, index, called_ns, event.time_ns, api_call_s, container.id, size)
+        finally:
+            for future in futures[len(started):]:  # a failed burst: its other containers too
+                try:
+                    started.append(future.result())
+                except Exception:  # already failing; cleaning_up removes whatever is left
+                    pass
+            for container, _, _ in started:
+                container.remove(force=True)
 
     def start_and_stop(self, index: int) -> None:
         container, called_ns, api_call_s, started = self._start(f"stop-{index}", workload_command())
@@ -256,10 +374,23 @@ class _Sampler:
             container.remove(force=True)
 
 
-def calibrate(client: docker.DockerClient, samples: int = 20, *, oom_limit_mib: int = 16,
+def _burst_schedule(samples: int, max_burst: int, burst_rounds: int) -> list[list[tuple[int, int]]]:
+    """The bursts (size, round) to run after each of the ``samples`` rounds of the other
+    kinds: every size once per round, the rounds spread evenly among the samples."""
+    bursts = [(size, index) for index in range(burst_rounds) for size in range(2, max_burst + 1)]
+    schedule: list[list[tuple[int, int]]] = [[] for _ in range(samples)]
+    for position, burst in enumerate(bursts):
+        schedule[position * samples // len(bursts)].append(burst)
+    return schedule
+
+
+def calibrate(client: docker.DockerClient, samples: int = 20, *, max_burst: int = 4,
+              burst_rounds: int | None = None, oom_limit_mib: int = 16,
               timeout_s: float = 30.0, run_id: str | None = None,
               progress: Callable[[int, int], None] | None = None) -> Calibration:
-    """Measure container start, stop, kill->exit and OOM latencies, ``samples`` each.
+    """Measure container start, stop, kill->exit and OOM latencies, ``samples`` each, and
+    bursts of 2..``max_burst`` concurrent starts, ``burst_rounds`` of each size (default
+    ``max(2, samples // 4)``; ``max_burst=1``: no bursts).
 
     ``progress(done, samples)`` is called after each round of samples. Kill->exit is left
     out (with a note) when the engine's processes cannot be signalled from here.
@@ -271,11 +402,20 @@ def calibrate(client: docker.DockerClient, samples: int = 20, *, oom_limit_mib: 
     """
     if samples < 2:
         raise ValueError(f"samples must be >= 2, got {samples}")
+    if max_burst < 1:
+        raise ValueError(f"max_burst must be >= 1, got {max_burst}")
+    burst_rounds = max(2, samples // 4) if burst_rounds is None else burst_rounds
+    if burst_rounds < 1:
+        raise ValueError(f"burst_rounds must be >= 1, got {burst_rounds}")
+    if max_burst == 1:
+        burst_rounds = 0
+    schedule = _burst_schedule(samples, max_burst, burst_rounds) if burst_rounds else [[]] * samples
     image = ensure_workload_image(client)
     run_id = run_id or new_run_id("calibration")
     date = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     notes: dict[str, str] = {}
-    with cleaning_up(client, run_id), EventReader(client, event_filters(run_id)) as reader:
+    with (cleaning_up(client, run_id), EventReader(client, event_filters(run_id)) as reader,
+          ThreadPoolExecutor(max_burst, thread_name_prefix="ecssim-calibrate") as pool):
         sampler = _Sampler(client, image, run_id, reader, oom_limit_mib, timeout_s)
         try:
             for index in range(samples):
@@ -286,17 +426,19 @@ def calibrate(client: docker.DockerClient, samples: int = 20, *, oom_limit_mib: 
                     except HostKillUnavailable as error:
                         notes["killToExit"] = f"not measured: {error}"
                 sampler.oom(index)
+                for size, burst_index in schedule[index]:
+                    sampler.burst(size, burst_index, pool)
                 reader.drain()  # events of removed containers: nothing waits for them
                 if progress is not None:
                     progress(index + 1, samples)
-        except TimeoutError as error:
-            raise CalibrationError(str(error)) from None
+        except (TimeoutError, threading.BrokenBarrierError) as error:
+            raise CalibrationError(str(error) or "a burst's threads did not all start") from None
     measurements = {}
     for name, (what, _) in MEASUREMENTS.items():
         values = tuple(s.seconds for s in sampler.raw if s.measurement == name)
         measurements[name] = Measurement(name, what.format(limit=oom_limit_mib), values, notes.get(name, ""))
     return Calibration(EngineInfo.of(client), date, run_id, image, samples, oom_limit_mib, measurements,
-                       tuple(sampler.raw))
+                       tuple(sampler.raw), max_burst, burst_rounds)
 
 
 def samples_path(path: str | Path) -> Path:
@@ -319,7 +461,7 @@ def check_target(path: str | Path, force: bool) -> None:
     """
     path = Path(path)
     ours = {path: lambda p: _first_line(p).startswith(MARKER),
-            samples_path(path): lambda p: _first_line(p) == ",".join(CSV_COLUMNS)}
+            samples_path(path): lambda p: _first_line(p) in {",".join(CSV_COLUMNS), ",".join(EARLIER_CSV_COLUMNS)}}
     for target, is_ours in ours.items():
         if target.is_dir():
             raise CalibrationFileError(f"{target} is a folder; give a file name such as timing.yaml")
