@@ -1,18 +1,20 @@
 """The Docker-backed mode: real containers on a local Docker engine.
 
-This first part connects to the engine (:mod:`.engine`), builds the stand-in workload image
+It connects to the engine (:mod:`.engine`), builds the stand-in workload image
 without a registry (:mod:`.images`), labels and cleans up ecssim's containers
 (:mod:`.labels`, :mod:`.cleanup`) and calibrates the simulator's container latencies on the
 engine (:mod:`.calibrate`); :mod:`.realtime` is the wall-clock SimPy driver the Docker agent
 runs the world in, and :mod:`.agent` runs a scenario's tasks as real containers
-(:func:`run_with_docker`). The Docker SDK is an optional extra (``pip install
+(:func:`run_with_docker`, :func:`run_real`); :mod:`.compare` tests the simulation against
+real runs (:func:`~ecssim.docker.compare.validate`, ``ecssim docker-validate``), written by
+:mod:`.output` with the figures of :mod:`.plots`. The Docker SDK is an optional extra (``pip install
 'ecssim[docker]'``): nothing here imports it until an engine is asked for, so importing this
 package costs nothing without it.
 """
 
 from __future__ import annotations
 
-from .agent import ContainerExit, DockerAgent, DockerRun, docker_agents, run_with_docker
+from .agent import ContainerExit, DockerAgent, DockerRun, RealRun, docker_agents, run_real, run_with_docker
 from .calibrate import (
     Calibration,
     CalibrationError,
@@ -44,6 +46,7 @@ __all__ = [
     "ContainerExit",
     "DockerAgent",
     "DockerRun",
+    "RealRun",
     "CalibrationError",
     "CalibrationFileError",
     "EngineEvent",
@@ -68,6 +71,7 @@ __all__ = [
     "kill_main_process",
     "managed_containers",
     "new_run_id",
+    "run_real",
     "run_with_docker",
     "samples_path",
     "workload_command",

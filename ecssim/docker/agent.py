@@ -42,6 +42,7 @@ from .realtime import WallClockEnvironment
 
 if TYPE_CHECKING:  # pragma: no cover
     import docker
+    import pandas as pd
 
     from ..analysis import Result
     from ..model.world import AgentFactory, World
@@ -166,6 +167,21 @@ class DockerRun:
         if containers:
             self.executor.submit(_kill_all, containers)
 
+    def start_warm_containers(self, agents: list) -> int:
+        """Start the containers of every warm-started task now, before the clock starts, and
+        return how many tasks: a warm start means RUNNING at t=0, as in the simulation, so
+        their real starts (several at once, slowed by each other) must not eat into the run.
+
+        Call it after the world is built and before its clock starts; the starts run in the
+        worker threads, and this returns when every create+start call has returned.
+        """
+        launches = [(agent, task.id, self.executor.submit(agent._create_and_start, agent._container_specs(task)))
+                    for agent in agents if isinstance(agent, DockerAgent)
+                    for task in agent.tasks.values() if task.id not in agent.containers]
+        for agent, task_id, launch in launches:
+            agent.containers[task_id] = launch.result()
+        return len(launches)
+
     def close(self) -> None:
         """Wait for the API calls in flight, then stop the worker threads."""
         self.executor.shutdown(wait=True)
@@ -241,7 +257,9 @@ class DockerAgent(SimulatedAgent):
 
     The instance stays virtual (its registered budget is enforced by placement, as in ECS);
     only the container steps of :class:`SimulatedAgent` are real. With a warm start the
-    task's states are recorded at t=0 as in simulation and its containers start right after.
+    task's states are recorded at t=0 as in simulation; :func:`run_with_docker` starts its
+    containers before the clock starts (:meth:`DockerRun.start_warm_containers`), and
+    otherwise they start right after.
     """
 
     __slots__ = ("run", "instance_id", "containers", "launches")
@@ -427,16 +445,31 @@ def docker_agents(client: docker.DockerClient, run_id: str, *, reader: EventRead
     return factory
 
 
-def run_with_docker(scenario: Scenario, seed: int = 0, *, factor: float,
-                    client: docker.DockerClient | None = None) -> Result:
-    """Run ``scenario`` to its end with real containers, ``factor`` wall seconds per simulated
-    second, and return its tables (the same as :func:`ecssim.simulate`'s).
+class RealRun(NamedTuple):
+    """A run with real containers: its tables, and each essential container's real exit."""
 
-    Every container the run creates is removed when it ends, however it ends.
+    result: Result
+    exits: pd.DataFrame  # one row per ContainerExit, columns EXIT_COLUMNS
+
+
+#: Columns of :attr:`RealRun.exits` (the fields of :class:`ContainerExit`).
+EXIT_COLUMNS = list(ContainerExit._fields)
+
+
+def run_real(scenario: Scenario, seed: int = 0, *, factor: float,
+             client: docker.DockerClient | None = None) -> RealRun:
+    """Run ``scenario`` to its end with real containers, ``factor`` wall seconds per simulated
+    second: its tables (the same as :func:`ecssim.simulate`'s) and the real exits of its
+    essential containers (exit code, OOM kill, whether ecssim injected the fault).
+
+    Warm-started tasks get their containers before the clock starts (they are RUNNING at
+    t=0). Every container the run creates is removed when it ends, however it ends.
 
     Raises:
         EngineUnavailable: no usable engine (when ``client`` is not given).
     """
+    import pandas as pd
+
     from ..simulation import Simulation
 
     client = client if client is not None else connect()
@@ -447,8 +480,17 @@ def run_with_docker(scenario: Scenario, seed: int = 0, *, factor: float,
         try:
             env = WallClockEnvironment(factor)
             sim = Simulation(scenario, seed, env=env, agent_factory=factory)
-            env.restart_clock()  # building the world (image look-ups) took wall time
+            factory.run.start_warm_containers(sim.world.plane.agents)
+            env.restart_clock()  # building the world (image look-ups, warm containers) took wall time
             sim.run_until()
         finally:
             factory.run.close()
-        return sim.result()
+        exits = pd.DataFrame(factory.run.exits, columns=EXIT_COLUMNS)
+        return RealRun(sim.result(), exits)
+
+
+def run_with_docker(scenario: Scenario, seed: int = 0, *, factor: float,
+                    client: docker.DockerClient | None = None) -> Result:
+    """:func:`run_real`'s tables only: ``scenario`` run with real containers, as
+    :func:`ecssim.simulate` would return it."""
+    return run_real(scenario, seed, factor=factor, client=client).result

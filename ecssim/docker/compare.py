@@ -51,6 +51,11 @@ _DURATION_FIELDS = {
     "lognormal": ("median", "mean"),
     "weibull": ("scale",),
 }
+#: Wall seconds to let the engine settle before each real run. Removing many containers
+#: (a calibration's, the previous run's) leaves the engine busy for a few seconds: lone
+#: starts measured right after a 12-sample calibration took ~245 ms, 5 s later ~200 ms, as
+#: before it. Without the pause a real run would pay for its predecessor's clean-up.
+SETTLE_S = 5.0
 #: The seed offset of simulated replications, so they never reuse a real run's seed.
 SIM_SEED_OFFSET = 10_000
 #: Stop codes counted per run (``stopped_<code>`` metrics), as ECS names them.
@@ -211,6 +216,7 @@ class Validation:
     calibration_timing: dict = field(default_factory=dict)  # as calibrated (wall seconds)
     factor: float = 1.0  # wall seconds per simulated second of the real runs
     seed: int = 0  # real run k has seed seed + k; simulations seed SIM_SEED_OFFSET + seed
+    real_exits: list[pd.DataFrame] = field(default_factory=list)  # per real run, its containers' real exits
 
     def save(self, folder: str | Path, *, plots: bool = True) -> Path:
         """Write the validation to a new folder (see :func:`~ecssim.docker.output.save_validation`)."""
@@ -221,36 +227,49 @@ class Validation:
 
 def calibrated_scenario(scenario: Scenario, timing_section: dict, factor: float) -> Scenario:
     """``scenario`` with the calibrated engine latencies, scaled by ``factor``, laid over its
-    own timing key by key (the rule of :func:`~ecssim.scenario.loading.with_timing`)."""
+    own timing key by key (the rule of :func:`~ecssim.scenario.loading.with_timing`).
+
+    A calibrated ``containerStartContention`` (a dimensionless slowdown, not scaled) gets
+    scope ``cluster``: in the Docker mode every virtual instance starts its containers on
+    the same local engine, so all of the run's starts contend with each other.
+    """
     from ..scenario import load_scenario_dict
 
     data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
     own = data.get("timing") or {}
-    return load_scenario_dict({**data, "timing": {**own, **scaled_timing(timing_section, factor)}})
+    timing = {**own, **scaled_timing(timing_section, factor)}
+    if "containerStartContention" in timing_section:  # every virtual instance shares the one local engine
+        timing["containerStartContention"] = {**timing_section["containerStartContention"], "scope": "cluster"}
+    return load_scenario_dict({**data, "timing": timing})
 
 
 def validate(scenario: Scenario, *, calibration_timing: dict, factor: float, real_runs: int,
              sim_replications: int, seed: int = 0, client: docker.DockerClient | None = None,
-             metrics: list[str] | None = None, progress: Callable[[str], None] | None = None) -> Validation:
+             metrics: list[str] | None = None, progress: Callable[[str], None] | None = None,
+             settle_s: float = SETTLE_S) -> Validation:
     """Run ``scenario`` for real ``real_runs`` times (seeds ``seed``, ``seed + 1``, …) and
     simulate it ``sim_replications`` times with the calibrated timing (replications
     0..N-1 of seed ``10_000 + seed``), then compare them metric by metric.
 
     ``calibration_timing`` is a calibration's ``timing`` section in wall seconds
     (:meth:`~ecssim.docker.calibrate.Calibration.timing_section`). ``progress(line)``, if
-    given, hears of each real run and of the simulations as they finish.
+    given, hears of each real run and of the simulations as they finish. Each real run
+    waits ``settle_s`` wall seconds first (:data:`SETTLE_S`).
     """
     from ..simulation import simulate
-    from .agent import run_with_docker
+    from .agent import run_real
 
     if real_runs < 1 or sim_replications < 1:
         raise ValueError("real_runs and sim_replications must be >= 1")
     say = progress if progress is not None else (lambda line: None)
     calibrated = calibrated_scenario(scenario, calibration_timing, factor)
-    real = []
+    real, exits = [], []
     for k in range(real_runs):
+        time.sleep(settle_s)  # the engine finishes removing earlier containers (calibration, last run)
         started = time.perf_counter()
-        real.append(run_with_docker(scenario, seed + k, factor=factor, client=client))
+        run = run_real(scenario, seed + k, factor=factor, client=client)
+        real.append(run.result)
+        exits.append(run.exits)
         say(f"real run {k + 1}/{real_runs} (seed {seed + k}): {time.perf_counter() - started:.1f} s")
     started = time.perf_counter()
     simulated = [simulate(calibrated, SIM_SEED_OFFSET + seed, replication=r) for r in range(sim_replications)]
@@ -260,4 +279,4 @@ def validate(scenario: Scenario, *, calibration_timing: dict, factor: float, rea
                              metrics if metrics is not None else DEFAULT_METRICS,
                              [r.recovery for r in real], [s.recovery for s in simulated])
     return Validation(real, simulated, table, calibrated.timing.model_dump(mode="json", by_alias=True),
-                      dict(calibration_timing), factor, seed)
+                      dict(calibration_timing), factor, seed, exits)

@@ -4,7 +4,8 @@ Layout (every table as :meth:`ecssim.analysis.Result.save` writes it)::
 
     DIR/comparison.csv          per metric (and per real incident): real value, prediction interval, inside
     DIR/real/runs.csv           one row per real run: seed and the compared metrics
-    DIR/real/run-000/           each real run's tables (times in simulated seconds)
+    DIR/real/run-000/           each real run's tables (times in simulated seconds), plus
+                                container_exits.csv: each essential container's real exit
     DIR/sim/runs.csv            one row per simulated replication
     DIR/sim/replication-000/    each replication's tables
     DIR/calibration-timing.yaml the calibrated latencies as given (wall seconds)
@@ -59,6 +60,21 @@ def runs_table(metrics: list[dict], seeds: list[int], replications: list[int]) -
     return frame
 
 
+#: The real exits of a real run's essential containers, beside its tables.
+EXITS_FILE = "container_exits.csv"
+
+
+def _exits_writer(exits: pd.DataFrame | None):  # noqa: ANN202 - a Result.save extra hook, or None
+    if exits is None:
+        return None
+
+    def write(folder: Path) -> list[str]:
+        exits.to_csv(folder / EXITS_FILE, index=False, lineterminator="\n")
+        return [EXITS_FILE]
+
+    return write
+
+
 def save_validation(validation: Validation, folder: str | Path, *, plots: bool = True) -> Path:
     """Write ``validation`` to ``folder`` (layout in the module doc) and return its path."""
     from .compare import SIM_SEED_OFFSET, run_metrics
@@ -75,7 +91,8 @@ def save_validation(validation: Validation, folder: str | Path, *, plots: bool =
             runs_table([run_metrics(r) for r in results], seeds, reps).to_csv(
                 tmp / side / "runs.csv", index=False, lineterminator="\n")
             for index, result in enumerate(results):
-                result.save(tmp / side / f"{name}-{index:03d}")
+                exits = validation.real_exits[index] if side == "real" and index < len(validation.real_exits) else None
+                result.save(tmp / side / f"{name}-{index:03d}", extra=_exits_writer(exits))
         (tmp / CALIBRATION_FILE).write_text(
             yaml.safe_dump({"timing": validation.calibration_timing}, sort_keys=False), encoding="utf-8")
         files = [COMPARISON_FILE, CALIBRATION_FILE, DETAILS_FILE, "real", "sim"]

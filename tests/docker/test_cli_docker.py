@@ -36,7 +36,8 @@ def test_calibrate_refuses_to_overwrite(tmp_path: Path) -> None:
 def test_calibrate_writes_and_force_replaces_its_own_file(engine, tmp_path: Path) -> None:  # noqa: ANN001
     target = tmp_path / "timing.yaml"
     for extra in ([], ["--force"]):
-        result = CliRunner().invoke(main, ["docker-calibrate", "--out", str(target), "--samples", "2", *extra])
+        result = CliRunner().invoke(main, ["docker-calibrate", "--out", str(target), "--samples", "2",
+                                           "--max-burst", "2", *extra])
         assert result.exit_code == 0, result.output
         assert target.read_text().startswith(MARKER) and (tmp_path / "timing.samples.csv").exists()
         assert "containerStart" in result.output and "oomKill" in result.output

@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from ecssim.cli import main
-from ecssim.docker import calibrate, managed_containers, write_calibration
+from ecssim.docker import managed_containers
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "scenarios" / "docker-validation.yaml"
@@ -73,7 +73,8 @@ def _tasks(folder: Path) -> pd.DataFrame:
 
 
 def test_validate_writes_real_and_simulated_tables_and_their_comparison(engine, image, tmp_path: Path) -> None:  # noqa: ANN001
-    timing, _ = write_calibration(calibrate(engine, samples=4), tmp_path / "timing.yaml")  # separate containers
+    timing = tmp_path / "timing.yaml"  # the folder's layout and figures, not the model's accuracy (test_validation)
+    timing.write_text(TIMING + "  containerStartContention: {slowdown: 0.4}\n")
     out = tmp_path / "validation"
     result = CliRunner().invoke(main, ["docker-validate", str(SCENARIO), "--timing", str(timing), "--out", str(out),
                                        "--real-runs", "1", "--seed", "3"])
@@ -89,6 +90,13 @@ def test_validate_writes_real_and_simulated_tables_and_their_comparison(engine, 
     counts = [len(_tasks(folder)) for folder in sims]
     assert [row["sim_low"], row["sim_high"]] == pytest.approx(np.percentile(counts, [2.5, 97.5]))
     assert row["inside"] == (row["sim_low"] <= row["real_value"] <= row["sim_high"])
+    # each crashed task's essential container really exited 137 after ecssim's SIGKILL
+    tasks = _tasks(out / "real" / "run-000")
+    exits = pd.read_csv(out / "real" / "run-000" / "container_exits.csv")
+    crashed = tasks[tasks["incident_id"].notna() & (tasks["stop_code"] == "EssentialContainerExited")]
+    killed = exits[exits["crashed"]]
+    assert sorted(killed["task_id"]) == sorted(crashed["task_id"])
+    assert (killed["exit_code"] == 137).all() and not killed["oom_killed"].any()
     recovery = pd.read_csv(out / "real" / "run-000" / "recovery.csv")
     per_incident = comparison[comparison["metric"] == "time_to_first_replacement_s"]
     assert sorted(per_incident["incident_id"]) == sorted(recovery["incident_id"])

@@ -104,3 +104,12 @@ def test_per_run_figures_from_the_tasks_table() -> None:
     assert task_start_latency_median_s(tasks) == 4.0  # of 4, 6, 1: warm starts and unstarted left out
     assert placements_per_instance_max(tasks) == 3.0
     assert math.isnan(task_start_latency_median_s(tasks.iloc[:2]))
+
+
+def test_calibrated_contention_is_kept_unscaled_and_shared_by_the_whole_cluster() -> None:
+    section = {"containerStart": {"type": "lognormal", "median": 0.2, "sigma": 0.1},
+               "containerStartContention": {"slowdown": 0.38}}
+    sc = calibrated_scenario(scenario(), section, FACTOR)
+    assert sc.timing.container_start_contention.slowdown == pytest.approx(0.38)
+    assert sc.timing.container_start_contention.scope == "cluster"
+    assert calibrated_scenario(scenario(), {}, FACTOR).timing.container_start_contention.slowdown == 0.0
