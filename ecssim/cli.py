@@ -491,10 +491,11 @@ def plan(scenario_file: Path, parameter: str, criteria: tuple[str, ...], low: in
 
 
 def _docker_errors() -> tuple[type[Exception], ...]:
-    """The Docker mode's bad-input errors (exit 2): no engine, no static busybox, a file in the way."""
-    from .docker import CalibrationFileError, EngineUnavailable, WorkloadImageError
+    """The Docker mode's bad-input errors (exit 2): no engine, no static busybox, a file in the
+    way, no cgroup v1 for --instance-cgroups."""
+    from .docker import CalibrationFileError, CgroupUnavailable, EngineUnavailable, WorkloadImageError
 
-    return (*_INPUT_ERRORS, EngineUnavailable, WorkloadImageError, CalibrationFileError)
+    return (*_INPUT_ERRORS, EngineUnavailable, WorkloadImageError, CalibrationFileError, CgroupUnavailable)
 
 
 @main.command("docker-calibrate")
@@ -549,10 +550,12 @@ MIN_SIM_REPLICATIONS = 20
 @click.option("--sim-replications", type=click.IntRange(min=MIN_SIM_REPLICATIONS), default=MIN_SIM_REPLICATIONS,
               show_default=True, help="Simulated replications the prediction intervals come from.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the first real run.")
+@click.option("--instance-cgroups", is_flag=True,
+              help="Give each virtual instance a cgroup limited to its registered memory and CPU (cgroup v1).")
 @click.option("--no-plots", is_flag=True, help="Skip running-tasks.png and comparison.png.")
 @click.option("--debug", is_flag=True, help="Show a traceback when the validation fails.")
 def docker_validate(scenario_file: Path, timing_file: Path, out: Path, factor: float, real_runs: int,
-                    sim_replications: int, seed: int, no_plots: bool, debug: bool) -> None:
+                    sim_replications: int, seed: int, instance_cgroups: bool, no_plots: bool, debug: bool) -> None:
     """Run SCENARIO_FILE with real containers on the local Docker engine and simulate it with
     the calibrated timing; write where each real figure falls in the simulated prediction interval."""
     from .docker import connect
@@ -570,7 +573,8 @@ def docker_validate(scenario_file: Path, timing_file: Path, out: Path, factor: f
         try:
             validation = validate(scenario, calibration_timing=calibration, factor=factor, real_runs=real_runs,
                                   sim_replications=sim_replications, seed=seed, client=client,
-                                  progress=lambda line: click.echo(f"  {line}", err=True))
+                                  progress=lambda line: click.echo(f"  {line}", err=True),
+                                  instance_cgroups=instance_cgroups)
         except KeyboardInterrupt:
             _fail(f"interrupted; the validation's containers were removed and nothing was written to {out}", 130)
         validation.save(out, plots=not no_plots)

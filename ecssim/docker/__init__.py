@@ -26,6 +26,7 @@ from .calibrate import (
     samples_path,
     write_calibration,
 )
+from .cgroups import CgroupUnavailable, InstanceCgroups
 from .cleanup import cleaning_up, cleanup, managed_containers
 from .engine import (
     EngineEvent,
@@ -49,11 +50,13 @@ __all__ = [
     "RealRun",
     "CalibrationError",
     "CalibrationFileError",
+    "CgroupUnavailable",
     "EngineEvent",
     "EngineInfo",
     "EngineUnavailable",
     "EventReader",
     "HostKillUnavailable",
+    "InstanceCgroups",
     "Measurement",
     "Sample",
     "WallClockEnvironment",

@@ -34,6 +34,7 @@ import simpy
 from ..model.agent import SimulatedAgent
 from ..model.faults import CrashRuntime, MemoryKill
 from ..model.task import ESSENTIAL_EXIT_REASON, Task
+from .cgroups import InstanceCgroups
 from .cleanup import cleaning_up
 from .engine import EngineEvent, EventReader, HostKillUnavailable, connect, docker_sdk, kill_main_process
 from .images import HOG_SIGNAL, WORKLOAD_IMAGE, WORKLOAD_NETWORK_MODE, ensure_workload_image, workload_command
@@ -126,6 +127,7 @@ class DockerRun:
         self.images: dict[str, str] = {}  # task definition image -> image to run
         self.exits: list[ContainerExit] = []
         self.env: WallClockEnvironment | None = None
+        self.cgroups: InstanceCgroups | None = None  # per-instance cgroup parents, when asked for
 
     def bind(self, world: World) -> None:
         """Attach to the world's clock and resolve its task definitions' images (once)."""
@@ -262,7 +264,7 @@ class DockerAgent(SimulatedAgent):
     otherwise they start right after.
     """
 
-    __slots__ = ("run", "instance_id", "containers", "launches")
+    __slots__ = ("run", "instance_id", "containers", "launches", "cgroup_parent")
 
     def __init__(self, world: World, slot: int, cpu: int, memory: int, rng: Any, run: DockerRun) -> None:
         super().__init__(world.env, slot, cpu, memory, world.scenario.timing, rng, world.rec, world.plane)
@@ -270,6 +272,8 @@ class DockerAgent(SimulatedAgent):
         self.instance_id = world.rec.instance_ids[slot]
         self.containers: dict[str, list] = {}  # task id -> its containers (SDK objects), definition order
         self.launches: dict[str, simpy.Event] = {}  # task id -> its create+start call, while in flight
+        # the instance's own cgroup (its registered budget as limits), or None: the engine's default
+        self.cgroup_parent = run.cgroups.create(self.instance_id, cpu, memory) if run.cgroups is not None else None
 
     # ------------------------------------------------------------------ the host goes away
     def die(self) -> None:
@@ -410,6 +414,8 @@ class DockerAgent(SimulatedAgent):
             cpus = nano_cpus(container, td)
             if cpus:
                 options["nano_cpus"] = cpus
+            if self.cgroup_parent is not None:
+                options["cgroup_parent"] = self.cgroup_parent
             if memory:
                 options["mem_limit"] = memory
                 options["memswap_limit"] = memory  # no swap: the hard limit is what the OOM killer enforces
@@ -457,16 +463,19 @@ EXIT_COLUMNS = list(ContainerExit._fields)
 
 
 def run_real(scenario: Scenario, seed: int = 0, *, factor: float,
-             client: docker.DockerClient | None = None) -> RealRun:
+             client: docker.DockerClient | None = None, instance_cgroups: bool = False) -> RealRun:
     """Run ``scenario`` to its end with real containers, ``factor`` wall seconds per simulated
     second: its tables (the same as :func:`ecssim.simulate`'s) and the real exits of its
     essential containers (exit code, OOM kill, whether ecssim injected the fault).
 
     Warm-started tasks get their containers before the clock starts (they are RUNNING at
-    t=0). Every container the run creates is removed when it ends, however it ends.
+    t=0). With ``instance_cgroups`` each virtual instance's containers share a cgroup limited
+    to its registered memory and CPU (:mod:`~ecssim.docker.cgroups`). Every container the
+    run creates is removed when it ends, however it ends, and then its cgroups.
 
     Raises:
         EngineUnavailable: no usable engine (when ``client`` is not given).
+        CgroupUnavailable: ``instance_cgroups`` on a host without cgroup v1 memory/cpu.
     """
     import pandas as pd
 
@@ -475,18 +484,24 @@ def run_real(scenario: Scenario, seed: int = 0, *, factor: float,
     client = client if client is not None else connect()
     ensure_workload_image(client)
     run_id = new_run_id("run")
-    with cleaning_up(client, run_id), EventReader(client, event_filters(run_id)) as reader:
-        factory = docker_agents(client, run_id, reader=reader)
-        try:
-            env = WallClockEnvironment(factor)
-            sim = Simulation(scenario, seed, env=env, agent_factory=factory)
-            factory.run.start_warm_containers(sim.world.plane.agents)
-            env.restart_clock()  # building the world (image look-ups, warm containers) took wall time
-            sim.run_until()
-        finally:
-            factory.run.close()
-        exits = pd.DataFrame(factory.run.exits, columns=EXIT_COLUMNS)
-        return RealRun(sim.result(), exits)
+    cgroups = InstanceCgroups(run_id) if instance_cgroups else None
+    try:
+        with cleaning_up(client, run_id), EventReader(client, event_filters(run_id)) as reader:
+            factory = docker_agents(client, run_id, reader=reader)
+            factory.run.cgroups = cgroups
+            try:
+                env = WallClockEnvironment(factor)
+                sim = Simulation(scenario, seed, env=env, agent_factory=factory)
+                factory.run.start_warm_containers(sim.world.plane.agents)
+                env.restart_clock()  # building the world (image look-ups, warm containers) took wall time
+                sim.run_until()
+            finally:
+                factory.run.close()
+            exits = pd.DataFrame(factory.run.exits, columns=EXIT_COLUMNS)
+            return RealRun(sim.result(), exits)
+    finally:
+        if cgroups is not None:
+            cgroups.remove()  # after the containers: an empty cgroup is all that is left
 
 
 def run_with_docker(scenario: Scenario, seed: int = 0, *, factor: float,

@@ -246,7 +246,7 @@ def calibrated_scenario(scenario: Scenario, timing_section: dict, factor: float)
 def validate(scenario: Scenario, *, calibration_timing: dict, factor: float, real_runs: int,
              sim_replications: int, seed: int = 0, client: docker.DockerClient | None = None,
              metrics: list[str] | None = None, progress: Callable[[str], None] | None = None,
-             settle_s: float = SETTLE_S) -> Validation:
+             settle_s: float = SETTLE_S, instance_cgroups: bool = False) -> Validation:
     """Run ``scenario`` for real ``real_runs`` times (seeds ``seed``, ``seed + 1``, …) and
     simulate it ``sim_replications`` times with the calibrated timing (replications
     0..N-1 of seed ``10_000 + seed``), then compare them metric by metric.
@@ -254,7 +254,8 @@ def validate(scenario: Scenario, *, calibration_timing: dict, factor: float, rea
     ``calibration_timing`` is a calibration's ``timing`` section in wall seconds
     (:meth:`~ecssim.docker.calibrate.Calibration.timing_section`). ``progress(line)``, if
     given, hears of each real run and of the simulations as they finish. Each real run
-    waits ``settle_s`` wall seconds first (:data:`SETTLE_S`).
+    waits ``settle_s`` wall seconds first (:data:`SETTLE_S`); ``instance_cgroups``: see
+    :func:`~ecssim.docker.agent.run_real`.
     """
     from ..simulation import simulate
     from .agent import run_real
@@ -267,7 +268,7 @@ def validate(scenario: Scenario, *, calibration_timing: dict, factor: float, rea
     for k in range(real_runs):
         time.sleep(settle_s)  # the engine finishes removing earlier containers (calibration, last run)
         started = time.perf_counter()
-        run = run_real(scenario, seed + k, factor=factor, client=client)
+        run = run_real(scenario, seed + k, factor=factor, client=client, instance_cgroups=instance_cgroups)
         real.append(run.result)
         exits.append(run.exits)
         say(f"real run {k + 1}/{real_runs} (seed {seed + k}): {time.perf_counter() - started:.1f} s")
