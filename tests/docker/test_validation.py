@@ -3,29 +3,28 @@
 The scenario (``scenarios/docker-validation.yaml`` with a fixed 2 s service reaction, so the
 time to a replacement is the reaction plus a real container start, not a 15 s reconcile
 cycle that would hide the latency model) runs once with real containers; the calibration is
-measured first on separate containers. The real run's mean time from a crash to its
-replacement RUNNING, and its median task start latency, must fall inside the simulated 95 %
-prediction intervals, and those intervals must be narrower than the bounds below: with the
-simulator's uncalibrated 2 s container start, both intervals would sit well below the real
-values (about 12 simulated seconds per start at this time scale), so the check can fail.
+measured first on separate containers. Each real crash's recovery time (from the crash to
+its replacement RUNNING) is judged against the 95 % prediction interval of all simulated
+crashes (20 replications, about 75 crashes), which must be narrower than the bound below.
 
-A run's figures depend on how its crashes fall: replacements started at the same moment
-share the engine and take longer (the calibrated contention). Seed 7's crashes are neither
-all at once nor all apart; a seed whose four crashes coincide (seed 4) is a rare run, and
-5 % of runs fall outside a 95 % interval by definition, so the test does not draw a fresh
-seed. In 7 trials in a row its time to replacement was 15.6-18.0 s against intervals from
-12.2-18.2 s to 13.5-21.3 s; it fell outside once, when other work loaded the 2-core machine
-during the real run (real starts then take twice as long). The calibration takes 20 samples
-(docker-calibrate's default): with fewer, its spread and contention fit are too noisy for
-intervals this narrow. About 45 s.
+- One miss among the run's crashes is allowed: even a perfect model leaves each real value
+  outside a 95 % interval 5 % of the time, so 1 of 4 crashes outside happens in about 19 %
+  of runs, 2 of 4 in 1.4 %.
+- The same real values are then judged against the *uncalibrated* simulation (the default
+  2 s container start): most must fall outside, which shows that the check can fail.
+
+Seed 7's four crashes are neither all at once nor all apart (replacements started together
+share the engine and take longer). The calibration takes 20 samples, docker-calibrate's
+default: with fewer, its spread and contention fit are too noisy. About 50 s.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from ecssim import simulate
 from ecssim.docker import calibrate, managed_containers
-from ecssim.docker.compare import validate
+from ecssim.docker.compare import comparison_table, run_metrics, validate
 from ecssim.scenario import load_scenario_dict
 from ecssim.scenario.loading import read_scenario_data
 
@@ -33,10 +32,11 @@ SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "docker-validatio
 FACTOR = 0.02
 REACTION_S = 2.0
 SEED = 7
-#: Widest acceptable prediction intervals (simulated seconds; measured 7-9 s): the spread of
-#: a start (sigma ~0.1 lognormal, 1 to 4 concurrent starts) on top of the fixed reaction.
-REPLACEMENT_WIDTH_BOUND_S = 12.0
-LATENCY_WIDTH_BOUND_S = 12.0
+#: Widest acceptable prediction interval of a crash's recovery time (simulated seconds;
+#: measured 10-12 s): one start, alone or with up to 3 others, on top of the fixed reaction.
+WIDTH_BOUND_S = 15.0
+#: Real crashes allowed outside the calibrated interval (see the module doc).
+MISSES_ALLOWED = 1
 
 
 def fixed_reaction_scenario():  # noqa: ANN201
@@ -60,12 +60,16 @@ def test_a_real_crash_is_replaced_within_the_calibrated_prediction(engine, image
     # ... replaced by the service scheduler, with a real container started
     replacements = real.tasks[(real.tasks["started_by"] != "warmStart") & real.tasks["started_at_s"].notna()]
     assert len(replacements) >= len(crashed)
-    # the real figures inside the simulated prediction, and the prediction narrow enough to mean it
-    rows = table[table["incident_id"] == ""].set_index("metric")
-    for metric, bound in (("first_replacement_time_mean_s", REPLACEMENT_WIDTH_BOUND_S),
-                          ("task_start_latency_median_s", LATENCY_WIDTH_BOUND_S)):
-        row = rows.loc[metric]
-        assert row["sim_n"] >= 19, row.to_dict()
-        assert row["width"] <= bound, row.to_dict()
-        assert row["inside"], row.to_dict()
+    # each real crash's recovery inside the calibrated prediction, narrow enough to mean it
+    judged = table[table["metric"] == "time_to_first_replacement_s"]
+    assert len(judged) == len(real.recovery) >= 3
+    assert (judged["sim_n"] >= 50).all() and (judged["width"] <= WIDTH_BOUND_S).all(), judged
+    assert (~judged["inside"]).sum() <= MISSES_ALLOWED, judged
+    # ... and outside the uncalibrated one (the simulator's default 2 s start): the check can fail
+    uncalibrated = [simulate(fixed_reaction_scenario(), 10_000 + SEED, replication=r) for r in range(20)]
+    naive = comparison_table([run_metrics(real)], [run_metrics(u) for u in uncalibrated], [],
+                             [real.recovery], [u.recovery for u in uncalibrated])
+    naive = naive[naive["metric"] == "time_to_first_replacement_s"]
+    print(naive.to_string())
+    assert (~naive["inside"]).sum() > len(naive) // 2, naive
     assert all(c.labels.get("ecssim.kind") != "task" for c in managed_containers(engine))
