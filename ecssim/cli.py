@@ -577,6 +577,11 @@ def docker_validate(scenario_file: Path, timing_file: Path, out: Path, factor: f
                                   instance_cgroups=instance_cgroups)
         except KeyboardInterrupt:
             _fail(f"interrupted; the validation's containers were removed and nothing was written to {out}", 130)
+        except Exception as error:  # raised while the interrupt was being handled (its clean-up)
+            if isinstance(error.__context__, KeyboardInterrupt):
+                _fail(f"interrupted; the validation's containers were removed and nothing was written to {out} "
+                      f"(during the clean-up: {type(error).__name__}: {error})", 130)
+            raise
         validation.save(out, plots=not no_plots)
     table = validation.comparison
     judged = table[table["note"] == ""]

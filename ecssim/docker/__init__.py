@@ -1,11 +1,12 @@
 """The Docker-backed mode: real containers on a local Docker engine.
 
-It connects to the engine (:mod:`.engine`), builds the stand-in workload image
-without a registry (:mod:`.images`), labels and cleans up ecssim's containers
-(:mod:`.labels`, :mod:`.cleanup`) and calibrates the simulator's container latencies on the
-engine (:mod:`.calibrate`); :mod:`.realtime` is the wall-clock SimPy driver the Docker agent
-runs the world in, and :mod:`.agent` runs a scenario's tasks as real containers
-(:func:`run_with_docker`, :func:`run_real`); :mod:`.compare` tests the simulation against
+It connects to the engine (:mod:`.engine`), builds the stand-in workload image without a
+registry (:mod:`.images`), labels and cleans up ecssim's containers (:mod:`.labels`,
+:mod:`.cleanup`) and calibrates the simulator's container latencies on the engine
+(:mod:`.calibrate`, written by :mod:`.timing_file`). :mod:`.agent` runs a task as real
+containers, :mod:`.realtime` is the wall-clock SimPy driver, and :mod:`.real_run` runs a
+whole scenario with them (:func:`run_real`, :func:`run_with_docker`), optionally with a
+cgroup per virtual instance (:mod:`.cgroups`). :mod:`.compare` tests the simulation against
 real runs (:func:`~ecssim.docker.compare.validate`, ``ecssim docker-validate``), written by
 :mod:`.output` with the figures of :mod:`.plots`. The Docker SDK is an optional extra (``pip install
 'ecssim[docker]'``): nothing here imports it until an engine is asked for, so importing this
@@ -14,7 +15,7 @@ package costs nothing without it.
 
 from __future__ import annotations
 
-from .agent import ContainerExit, DockerAgent, DockerRun, RealRun, docker_agents, run_real, run_with_docker
+from .agent import ContainerExit, DockerAgent, DockerRun
 from .calibrate import (
     Calibration,
     CalibrationError,
@@ -22,9 +23,6 @@ from .calibrate import (
     Measurement,
     Sample,
     calibrate,
-    check_target,
-    samples_path,
-    write_calibration,
 )
 from .cgroups import CgroupUnavailable, InstanceCgroups
 from .cleanup import cleaning_up, cleanup, managed_containers
@@ -39,7 +37,9 @@ from .engine import (
 )
 from .images import WORKLOAD_IMAGE, WorkloadImageError, ensure_workload_image, workload_command
 from .labels import container_filters, container_labels, event_filters, new_run_id
+from .real_run import RealRun, docker_agents, run_real, run_with_docker
 from .realtime import WallClockEnvironment
+from .timing_file import check_target, samples_path, write_calibration
 
 __all__ = [
     "WORKLOAD_IMAGE",

@@ -15,8 +15,8 @@ under a hard memory limit is the kernel's own: the workload is armed to hog memo
 :data:`~ecssim.docker.images.HOG_SIGNAL`, sent when the simulated use crosses the limit, and
 the task's outcome is what the engine then reports (see :meth:`DockerAgent._run_containers`).
 
-:func:`run_with_docker` runs a whole scenario this way: the same placement, service
-scheduler and control plane as :func:`ecssim.simulate`, in scaled wall-clock time.
+:func:`~ecssim.docker.real_run.run_real` runs a whole scenario this way: the same placement,
+service scheduler and control plane as :func:`ecssim.simulate`, in scaled wall-clock time.
 """
 
 from __future__ import annotations
@@ -35,20 +35,17 @@ from ..model.agent import SimulatedAgent
 from ..model.faults import CrashRuntime, MemoryKill
 from ..model.task import ESSENTIAL_EXIT_REASON, Task
 from .cgroups import InstanceCgroups
-from .cleanup import cleaning_up
-from .engine import EngineEvent, EventReader, HostKillUnavailable, connect, docker_sdk, kill_main_process
+from .cleanup import CONFLICT
+from .engine import EngineEvent, HostKillUnavailable, docker_sdk, kill_main_process
 from .images import HOG_SIGNAL, WORKLOAD_IMAGE, WORKLOAD_NETWORK_MODE, ensure_workload_image, workload_command
-from .labels import container_labels, event_filters, new_run_id
+from .labels import container_labels
 from .realtime import WallClockEnvironment
 
 if TYPE_CHECKING:  # pragma: no cover
     import docker
-    import pandas as pd
 
-    from ..analysis import Result
-    from ..model.world import AgentFactory, World
+    from ..model.world import World
     from ..scenario.ecs_objects import ContainerDefinition, TaskDefinition
-    from ..scenario.models import Scenario
 
 #: CPU units per CPU (ECS's unit), and the engine's nano-CPUs per CPU.
 CPU_UNITS_PER_CPU = 1024
@@ -199,12 +196,16 @@ def _kill_all(containers: list) -> None:
 
 
 def _stop_all(containers: list, timeout_s: int) -> None:
-    not_found = docker_sdk().errors.NotFound
+    """``docker stop`` each container; one already gone, or being removed (409), is skipped."""
+    errors = docker_sdk().errors
     for container in containers:
         try:
             container.stop(timeout=timeout_s)
-        except not_found:
+        except errors.NotFound:
             continue
+        except errors.APIError as error:
+            if error.status_code != CONFLICT:
+                raise
 
 
 class ExitWithoutOom(NamedTuple):
@@ -259,7 +260,7 @@ class DockerAgent(SimulatedAgent):
 
     The instance stays virtual (its registered budget is enforced by placement, as in ECS);
     only the container steps of :class:`SimulatedAgent` are real. With a warm start the
-    task's states are recorded at t=0 as in simulation; :func:`run_with_docker` starts its
+    task's states are recorded at t=0 as in simulation; :func:`~ecssim.docker.real_run.run_real` starts its
     containers before the clock starts (:meth:`DockerRun.start_warm_containers`), and
     otherwise they start right after.
     """
@@ -430,82 +431,3 @@ class DockerAgent(SimulatedAgent):
             containers.append(container)
             container.start()
         return containers
-
-
-def docker_agents(client: docker.DockerClient, run_id: str, *, reader: EventReader) -> AgentFactory:
-    """An agent factory for :class:`~ecssim.model.world.World` making :class:`DockerAgent`s.
-
-    ``reader`` must read this run's container events; its ``on_event`` is taken over to
-    route them to the agents. The factory's ``run`` attribute is the shared
-    :class:`DockerRun` (its ``exits`` and ``close()``, to call when the run ends).
-    """
-    events = ContainerEvents()
-    reader.on_event = events.post
-    run = DockerRun(client, run_id, events)
-
-    def factory(world: World, slot: int, cpu: int, memory: int, rng: Any) -> DockerAgent:
-        run.bind(world)
-        return DockerAgent(world, slot, cpu, memory, rng, run)
-
-    factory.run = run
-    return factory
-
-
-class RealRun(NamedTuple):
-    """A run with real containers: its tables, and each essential container's real exit."""
-
-    result: Result
-    exits: pd.DataFrame  # one row per ContainerExit, columns EXIT_COLUMNS
-
-
-#: Columns of :attr:`RealRun.exits` (the fields of :class:`ContainerExit`).
-EXIT_COLUMNS = list(ContainerExit._fields)
-
-
-def run_real(scenario: Scenario, seed: int = 0, *, factor: float,
-             client: docker.DockerClient | None = None, instance_cgroups: bool = False) -> RealRun:
-    """Run ``scenario`` to its end with real containers, ``factor`` wall seconds per simulated
-    second: its tables (the same as :func:`ecssim.simulate`'s) and the real exits of its
-    essential containers (exit code, OOM kill, whether ecssim injected the fault).
-
-    Warm-started tasks get their containers before the clock starts (they are RUNNING at
-    t=0). With ``instance_cgroups`` each virtual instance's containers share a cgroup limited
-    to its registered memory and CPU (:mod:`~ecssim.docker.cgroups`). Every container the
-    run creates is removed when it ends, however it ends, and then its cgroups.
-
-    Raises:
-        EngineUnavailable: no usable engine (when ``client`` is not given).
-        CgroupUnavailable: ``instance_cgroups`` on a host without cgroup v1 memory/cpu.
-    """
-    import pandas as pd
-
-    from ..simulation import Simulation
-
-    client = client if client is not None else connect()
-    ensure_workload_image(client)
-    run_id = new_run_id("run")
-    cgroups = InstanceCgroups(run_id) if instance_cgroups else None
-    try:
-        with cleaning_up(client, run_id), EventReader(client, event_filters(run_id)) as reader:
-            factory = docker_agents(client, run_id, reader=reader)
-            factory.run.cgroups = cgroups
-            try:
-                env = WallClockEnvironment(factor)
-                sim = Simulation(scenario, seed, env=env, agent_factory=factory)
-                factory.run.start_warm_containers(sim.world.plane.agents)
-                env.restart_clock()  # building the world (image look-ups, warm containers) took wall time
-                sim.run_until()
-            finally:
-                factory.run.close()
-            exits = pd.DataFrame(factory.run.exits, columns=EXIT_COLUMNS)
-            return RealRun(sim.result(), exits)
-    finally:
-        if cgroups is not None:
-            cgroups.remove()  # after the containers: an empty cgroup is all that is left
-
-
-def run_with_docker(scenario: Scenario, seed: int = 0, *, factor: float,
-                    client: docker.DockerClient | None = None) -> Result:
-    """:func:`run_real`'s tables only: ``scenario`` run with real containers, as
-    :func:`ecssim.simulate` would return it."""
-    return run_real(scenario, seed, factor=factor, client=client).result

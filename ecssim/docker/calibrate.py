@@ -27,21 +27,18 @@ The result, a :class:`Calibration`, writes a ``timing:`` section the simulator a
 two latencies it models, fitted as lognormals: the samples' median and the standard
 deviation of their logs, and the contention slowdown when bursts were measured), headed by
 comments giving every figure, plus a sidecar CSV of the raw samples (with a ``burst``
-column: 1 for a lone sample). :func:`write_calibration` writes both atomically and never replaces a file
-ecssim did not write (the timing file's first line carries :data:`MARKER`).
+column: 1 for a lone sample). :func:`~ecssim.docker.timing_file.write_calibration` writes both atomically and never
+replaces a file ecssim did not write (the timing file's first line carries :data:`MARKER`).
 """
 
 from __future__ import annotations
 
-import os
-import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -439,60 +436,3 @@ def calibrate(client: docker.DockerClient, samples: int = 20, *, max_burst: int 
         measurements[name] = Measurement(name, what.format(limit=oom_limit_mib), values, notes.get(name, ""))
     return Calibration(EngineInfo.of(client), date, run_id, image, samples, oom_limit_mib, measurements,
                        tuple(sampler.raw), max_burst, burst_rounds)
-
-
-def samples_path(path: str | Path) -> Path:
-    """The sidecar CSV of a timing file: ``timing.yaml`` -> ``timing.samples.csv``."""
-    path = Path(path)
-    return path.with_name(f"{path.stem}.samples.csv")
-
-
-def _first_line(path: Path) -> str:
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        return handle.readline().rstrip("\n")
-
-
-def check_target(path: str | Path, force: bool) -> None:
-    """Refuse to write the timing file at ``path`` if that would replace a file: without
-    ``force`` any existing file; with it, any file ecssim's calibration did not write.
-
-    Raises:
-        CalibrationFileError: with the reason.
-    """
-    path = Path(path)
-    ours = {path: lambda p: _first_line(p).startswith(MARKER),
-            samples_path(path): lambda p: _first_line(p) in {",".join(CSV_COLUMNS), ",".join(EARLIER_CSV_COLUMNS)}}
-    for target, is_ours in ours.items():
-        if target.is_dir():
-            raise CalibrationFileError(f"{target} is a folder; give a file name such as timing.yaml")
-        if not target.exists():
-            continue
-        if not force:
-            raise CalibrationFileError(f"{target} exists; use --force to replace it")
-        if not is_ours(target):
-            raise CalibrationFileError(f"{target} was not written by ecssim docker-calibrate; "
-                                       "refusing to replace it, even with --force")
-
-
-def _write_atomic(path: Path, text: str) -> Path:
-    temporary = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return path
-
-
-def write_calibration(calibration: Calibration, path: str | Path, *, force: bool = False) -> tuple[Path, Path]:
-    """Write the timing file at ``path`` and its raw samples beside it (each file written to
-    a temporary name, then renamed); returns both paths.
-
-    Raises:
-        CalibrationFileError: a file is in the way (see :func:`check_target`).
-    """
-    path = Path(path)
-    check_target(path, force)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    csv_path = _write_atomic(samples_path(path), calibration.samples_csv())
-    return _write_atomic(path, calibration.to_yaml(csv_path.name)), csv_path

@@ -25,6 +25,10 @@ if TYPE_CHECKING:  # pragma: no cover
     import docker
 
 
+#: The engine's answer to a request on a container in the wrong state (being removed, not running).
+CONFLICT = 409
+
+
 def managed_containers(client: docker.DockerClient, run_id: str | None = None) -> list:
     """ecssim's containers (running or not) on the engine: all of them, or run ``run_id``'s.
 
@@ -37,17 +41,22 @@ def managed_containers(client: docker.DockerClient, run_id: str | None = None) -
 def cleanup(client: docker.DockerClient, run_id: str | None = None) -> list[str]:
     """Force-remove ecssim's containers (all, or run ``run_id``'s); return their ids.
 
-    A container that vanished meanwhile (removed by its run) is skipped silently.
+    A container that vanished meanwhile (removed by its run), or whose removal is already in
+    progress (the engine answers 409 Conflict), is skipped silently.
     """
     from .engine import docker_sdk
 
-    not_found = docker_sdk().errors.NotFound
+    errors = docker_sdk().errors
     removed = []
     for container in managed_containers(client, run_id):
         try:
             container.remove(force=True)
-        except not_found:
+        except errors.NotFound:
             continue
+        except errors.APIError as error:
+            if error.status_code == CONFLICT:
+                continue
+            raise
         removed.append(container.id)
     return removed
 

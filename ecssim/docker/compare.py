@@ -1,6 +1,6 @@
 """Real runs against simulated replications: does the calibrated model predict the engine?
 
-A scenario is run for real (:func:`~ecssim.docker.agent.run_with_docker`) a few times and
+A scenario is run for real (:func:`~ecssim.docker.real_run.run_real`) a few times and
 simulated many times with the calibrated engine latencies laid over its own timing. Each
 real run's metric is then checked against the simulated **prediction interval** (the
 2.5–97.5 percentiles over replications): :func:`comparison_table` says, per metric and real
@@ -258,7 +258,7 @@ def validate(scenario: Scenario, *, calibration_timing: dict, factor: float, rea
     :func:`~ecssim.docker.agent.run_real`.
     """
     from ..simulation import simulate
-    from .agent import run_real
+    from .real_run import run_real
 
     if real_runs < 1 or sim_replications < 1:
         raise ValueError("real_runs and sim_replications must be >= 1")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ecssim.docker import EventReader, cleaning_up, event_filters, managed_containers, new_run_id
-from ecssim.docker.agent import docker_agents, run_with_docker
+from ecssim.docker.real_run import docker_agents, run_with_docker
 from ecssim.docker.realtime import WallClockEnvironment
 from ecssim.scenario import load_scenario_dict
 from ecssim.simulation import Simulation

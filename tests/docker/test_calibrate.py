@@ -27,9 +27,9 @@ from ecssim.docker.calibrate import (
     EARLIER_CSV_COLUMNS,
     MARKER,
     MEASUREMENTS,
-    check_target,
     fit_contention_slowdown,
 )
+from ecssim.docker.timing_file import check_target
 from ecssim.scenario import load_scenario, load_scenario_dict
 from ecssim.scenario.distributions import Lognormal
 

@@ -9,8 +9,8 @@ import pytest
 from test_agent import FACTOR, scenario
 
 from ecssim.docker import EventReader, cleaning_up, event_filters, managed_containers, new_run_id
-from ecssim.docker.agent import docker_agents, run_real
 from ecssim.docker.cgroups import CGROUP_ROOT, CgroupUnavailable, InstanceCgroups, run_folder
+from ecssim.docker.real_run import docker_agents, run_real
 from ecssim.docker.realtime import WallClockEnvironment
 from ecssim.simulation import Simulation
 

@@ -14,7 +14,8 @@ from typing import Any
 from test_agent import FACTOR, scenario
 
 from ecssim.docker import EventReader, cleaning_up, event_filters, managed_containers, new_run_id
-from ecssim.docker.agent import DockerRun, docker_agents
+from ecssim.docker.agent import DockerRun
+from ecssim.docker.real_run import docker_agents
 from ecssim.docker.realtime import WallClockEnvironment
 from ecssim.model.task import OOM_REASON
 from ecssim.scenario import load_scenario_dict

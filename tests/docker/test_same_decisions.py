@@ -16,7 +16,7 @@ from test_agent import FACTOR
 
 from ecssim import simulate
 from ecssim.docker import managed_containers
-from ecssim.docker.agent import run_with_docker
+from ecssim.docker.real_run import run_with_docker
 from ecssim.scenario import load_scenario_dict
 
 BATCHES_AT = [10, 130, 220]  # simulated seconds; each batch is done by +75 s even on a busy machine
