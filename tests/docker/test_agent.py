@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import math
 
-from ecssim.docker import EventReader, cleaning_up, event_filters, managed_containers, new_run_id
-from ecssim.docker.real_run import docker_agents, run_with_docker
-from ecssim.docker.realtime import WallClockEnvironment
-from ecssim.scenario import load_scenario_dict
-from ecssim.simulation import Simulation
+from watching import FACTOR, run_watching
 
-FACTOR = 0.02  # a simulated minute in 1.2 wall seconds
+from ecssim.docker import managed_containers
+from ecssim.docker.real_run import run_with_docker
+from ecssim.scenario import load_scenario_dict
 
 
 def scenario(faults: list | None = None, duration: str = "60s"):  # noqa: ANN201
@@ -27,26 +25,9 @@ def scenario(faults: list | None = None, duration: str = "60s"):  # noqa: ANN201
 
 
 def test_four_tasks_run_as_limited_labelled_containers(engine, image) -> None:  # noqa: ANN001
-    run_id = new_run_id("test")
-    seen: dict[str, dict] = {}
-    with cleaning_up(engine, run_id), EventReader(engine, event_filters(run_id)) as reader:
-        factory = docker_agents(engine, run_id, reader=reader)
-        env = WallClockEnvironment(FACTOR)
-        sim = Simulation(scenario(), 0, env=env, agent_factory=factory)
-
-        def inspect():  # noqa: ANN202 - a SimPy process looking at the engine mid-run
-            yield env.timeout(30.0)
-            for container in managed_containers(engine, run_id):
-                seen[container.id] = container.attrs
-
-        env.process(inspect())
-        env.restart_clock()
-        try:
-            sim.run_until()
-        finally:
-            factory.run.close()
-        result = sim.result()
-    assert managed_containers(engine, run_id) == []
+    result, run, snapshots = run_watching(engine, scenario(), 0, [30.0])
+    run_id = run.run_id
+    seen = {attrs["Id"]: attrs for attrs in snapshots[30.0]["containers"]}
     assert len(seen) == 4
     instances = set(result.instances["instance_id"])
     for attrs in seen.values():

@@ -6,13 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
-from test_agent import FACTOR, scenario
+from test_agent import scenario
+from watching import FACTOR, run_watching
 
-from ecssim.docker import EventReader, cleaning_up, event_filters, managed_containers, new_run_id
+from ecssim.docker import new_run_id
 from ecssim.docker.cgroups import CGROUP_ROOT, CgroupUnavailable, InstanceCgroups, run_folder
-from ecssim.docker.real_run import docker_agents, run_real
-from ecssim.docker.realtime import WallClockEnvironment
-from ecssim.simulation import Simulation
+from ecssim.docker.real_run import run_real
 
 
 def test_without_cgroup_v1_controllers_the_option_is_refused(tmp_path: Path) -> None:
@@ -46,33 +45,18 @@ def test_containers_run_in_their_instances_cgroup_and_it_is_removed_after(engine
     require_cgroup_v1()
     run_id = new_run_id("test")
     cgroups = InstanceCgroups(run_id)
-    seen: dict[str, dict] = {}
-    limits: dict[str, int] = {}
+
+    def memory_limits() -> dict[str, int]:  # each instance's cgroup limit, read mid-run
+        top = CGROUP_ROOT / "memory" / run_folder(run_id)
+        return {path.name: int((path / "memory.limit_in_bytes").read_text()) for path in top.iterdir() if path.is_dir()}
+
     try:
-        with cleaning_up(engine, run_id), EventReader(engine, event_filters(run_id)) as reader:
-            factory = docker_agents(engine, run_id, reader=reader)
-            factory.run.cgroups = cgroups
-            env = WallClockEnvironment(FACTOR)
-            sim = Simulation(scenario(), 0, env=env, agent_factory=factory)
-            factory.run.start_warm_containers(sim.world.plane.agents)
-
-            def inspect():  # noqa: ANN202 - a SimPy process looking at the engine mid-run
-                yield env.timeout(20.0)
-                for container in managed_containers(engine, run_id):
-                    seen[container.id] = container.attrs
-                    instance = container.labels["ecssim.instance"]
-                    path = CGROUP_ROOT / "memory" / run_folder(run_id) / instance / "memory.limit_in_bytes"
-                    limits[instance] = int(path.read_text())
-
-            env.process(inspect())
-            env.restart_clock()
-            try:
-                sim.run_until()
-            finally:
-                factory.run.close()
-            result = sim.result()
+        result, _, snapshots = run_watching(engine, scenario(), 0, [20.0], run_id=run_id, cgroups=cgroups,
+                                            start_warm=True, extra=memory_limits)
     finally:
         cgroups.remove()
+    seen = {attrs["Id"]: attrs for attrs in snapshots[20.0]["containers"]}
+    limits = snapshots[20.0]["extra"]
     assert len(seen) == 4
     for attrs in seen.values():
         instance = attrs["Config"]["Labels"]["ecssim.instance"]

@@ -7,19 +7,11 @@ engine really did (container snapshots taken mid-run, the run's recorded exits a
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable
-from typing import Any
+from test_agent import scenario
+from watching import run_watching
 
-from test_agent import FACTOR, scenario
-
-from ecssim.docker import EventReader, cleaning_up, event_filters, managed_containers, new_run_id
-from ecssim.docker.agent import DockerRun
-from ecssim.docker.real_run import docker_agents
-from ecssim.docker.realtime import WallClockEnvironment
 from ecssim.model.task import OOM_REASON
 from ecssim.scenario import load_scenario_dict
-from ecssim.simulation import Simulation
 
 LIMIT_BYTES = 128 * 2**20  # the task definition's memory: the containers' hard limit
 
@@ -29,33 +21,6 @@ def with_faults(faults: list, actions: list | None = None, duration: str = "60s"
     sc["actions"] = actions or []
     sc["services"][0]["desiredCount"] = tasks
     return load_scenario_dict(sc)
-
-
-def run_watching(engine, sc, seed: int, at_s: Iterable[float]) -> tuple[Any, DockerRun, dict]:  # noqa: ANN001
-    """Run ``sc`` with real containers; at each simulated time of ``at_s`` note the run's
-    containers (labels, inspect data) and the wall clock. Checks that none is left after."""
-    run_id = new_run_id("test")
-    snapshots: dict[float, dict] = {}
-    with cleaning_up(engine, run_id), EventReader(engine, event_filters(run_id)) as reader:
-        factory = docker_agents(engine, run_id, reader=reader)
-        env = WallClockEnvironment(FACTOR)
-        sim = Simulation(sc, seed, env=env, agent_factory=factory)
-
-        def watch():  # noqa: ANN202 - a SimPy process looking at the engine mid-run
-            for at in sorted(at_s):
-                yield env.timeout(at - env.now)
-                snapshots[at] = {"wall_s": time.time(),
-                                 "containers": [c.attrs for c in managed_containers(engine, run_id)]}
-
-        env.process(watch())
-        env.restart_clock()
-        try:
-            sim.run_until()
-        finally:
-            factory.run.close()
-        result = sim.result()
-    assert managed_containers(engine, run_id) == []
-    return result, factory.run, snapshots
 
 
 def running(snapshot: dict) -> list[dict]:
