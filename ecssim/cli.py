@@ -177,12 +177,18 @@ def _summary_text(name: str, seed: int, summary: dict, wall_s: float, out: Path 
         f"ecssim: {name} (seed {seed}): {format_duration(summary['duration_s'])} simulated in {wall_s:.2f} s",
         f"  tasks created {summary['tasks_created']}, started {summary['tasks_started']}, "
         f"stopped {summary['tasks_stopped']}, placement failures {summary['placement_failures']}",
-        f"  peak reserved: CPU {summary['peak_cpu_reserved_fraction']:.0%}, "
-        f"memory {summary['peak_memory_reserved_fraction']:.0%}",
+        (f"  peak reserved: CPU {summary['peak_cpu_reserved_fraction']:.0%}, "
+         f"memory {summary['peak_memory_reserved_fraction']:.0%}"
+         if summary['peak_cpu_reserved_fraction'] == summary['peak_cpu_reserved_fraction']
+         else "  peak reserved: no container instances (Fargate only)"),
         f"  incidents {summary['incidents']}: recovery mean {seconds('recovery_time_mean_s')}, "
         f"p95 {seconds('recovery_time_p95_s')}, max {seconds('recovery_time_max_s')}; "
         f"unrecovered {summary['unrecovered_incidents']}",
     ]
+    cost = summary.get("cost_usd", math.nan)
+    if cost == cost:
+        lines.append(f"  cost: {cost:,.2f} USD (instances {summary['cost_instances_usd']:,.2f}, "
+                     f"Fargate {summary['cost_fargate_usd']:,.2f})")
     if out is not None:
         lines.append(f"  tables written to {out}/")
     return "\n".join(lines)

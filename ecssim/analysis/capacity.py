@@ -49,7 +49,17 @@ from ecssim.analysis.schema import (
 )
 
 CLUSTER = "cluster"
-_LEVELS = [c for c in SCHEMAS["capacity"] if c not in ("time_s", "scope")]
+#: Scope of a capacity provider's rows: ``provider:<name>``.
+PROVIDER_PREFIX = "provider:"
+#: The capacity provider figures, from its ``capacity_provider`` rows (NaN in other scopes).
+PROVIDER_METRICS = {
+    "provider_instances": "instances",
+    "provider_instances_needed": "instances_needed",
+    "capacity_provider_reservation": "reservation",
+    "desired_capacity": "desired_capacity",
+}
+_ALL_LEVELS = [c for c in SCHEMAS["capacity"] if c not in ("time_s", "scope")]
+_LEVELS = [c for c in _ALL_LEVELS if c not in PROVIDER_METRICS]
 _COUNT_LEVELS = [c for c in SCHEMAS["service_counts"] if c not in ("time_s", "service")]
 _TASK_STATE_LEVELS = {
     "tasks_provisioning": (PROVISIONING,),
@@ -81,7 +91,7 @@ def _delta_frame(rows: pd.DataFrame, az: pd.Series, deltas: dict[str, pd.Series]
 def _az_of(rows: pd.DataFrame, instances: pd.DataFrame) -> pd.Series:
     """The row's AZ, or the AZ of its instance when the row leaves it empty."""
     by_instance = rows["instance_id"].map(instances.set_index("instance_id")["az"])
-    return rows["az"].where(rows["az"] != "", by_instance.fillna("")).astype("str")
+    return rows["az"].where(rows["az"] != "", by_instance.astype(object).fillna("")).astype("str")
 
 
 def _instance_deltas(events: pd.DataFrame, instances: pd.DataFrame) -> pd.DataFrame:
@@ -91,7 +101,7 @@ def _instance_deltas(events: pd.DataFrame, instances: pd.DataFrame) -> pd.DataFr
     info = instances.set_index("instance_id")
     cpu = rows["entity_id"].map(info["cpu_registered"]).fillna(0)
     memory = rows["entity_id"].map(info["memory_registered_mib"]).fillna(0)
-    az = rows["az"].where(rows["az"] != "", rows["entity_id"].map(info["az"]).fillna(""))
+    az = rows["az"].where(rows["az"] != "", rows["entity_id"].map(info["az"]).astype(object).fillna(""))
     return _delta_frame(
         rows,
         az,
@@ -103,26 +113,33 @@ def _instance_deltas(events: pd.DataFrame, instances: pd.DataFrame) -> pd.DataFr
     )
 
 
-def _task_deltas(
-    events: pd.DataFrame, tasks: pd.DataFrame, instances: pd.DataFrame
-) -> list[pd.DataFrame]:
-    info = tasks.set_index("task_id")
-    rows = _rows(events, "task", ("state",))
+def _task_deltas(rows: pd.DataFrame, scope: pd.Series, info: pd.DataFrame) -> pd.DataFrame:
+    """Task-state and control-plane-ledger deltas of the task rows in one kind of scope.
+
+    ``rows``: the ``state`` and ``placed`` rows of the tasks, restricted to those with a
+    scope (a task waiting in PROVISIONING has no instance, hence no AZ, until its ``placed``
+    row); each task's deltas start from 0 at its first row in the kind of scope. A task
+    reserves capacity from its first row with an instance until it is freed.
+    """
     ids = rows["entity_id"]
     cpu, memory = ids.map(info["cpu"]).fillna(0), ids.map(info["memory_mib"]).fillna(0)
     levels = {name: rows["to_state"].isin(states) for name, states in _TASK_STATE_LEVELS.items()}
-    freed = rows["to_state"].isin(CONTROL_PLANE_FREE_STATES).groupby(ids.to_numpy()).cummax()
-    indicators = pd.DataFrame({**levels, "reserved": ~freed}).astype("int64")
+    by_task = ids.to_numpy()
+    freed = rows["to_state"].isin(CONTROL_PLANE_FREE_STATES).groupby(by_task).cummax()
+    placed = (rows["instance_id"] != "").groupby(by_task).cummax()
+    indicators = pd.DataFrame({**levels, "reserved": placed & ~freed}).astype("int64")
     change = _step_deltas(indicators, ids)
     reserved = change.pop("reserved")
-    state_deltas = {**{c: change[c] for c in change.columns}}
-    state_deltas |= {"cpu_reserved": reserved * cpu, "memory_reserved_mib": reserved * memory}
-    state_part = _delta_frame(rows, _az_of(rows, instances), state_deltas)
+    deltas = {c: change[c] for c in change.columns}
+    deltas |= {"cpu_reserved": reserved * cpu, "memory_reserved_mib": reserved * memory}
+    return _delta_frame(rows, scope, deltas)
 
+
+def _host_deltas(events: pd.DataFrame, info: pd.DataFrame, instances: pd.DataFrame) -> pd.DataFrame:
     host = _rows(events, "task", ("host_acquired", "host_released"))
     sign = np.where(host["event"] == "host_acquired", 1, -1)
     hids = host["entity_id"]
-    host_part = _delta_frame(
+    return _delta_frame(
         host,
         _az_of(host, instances),
         {
@@ -130,7 +147,14 @@ def _task_deltas(
             "memory_reserved_host_mib": sign * hids.map(info["memory_mib"]).fillna(0),
         },
     )
-    return [state_part, host_part]
+
+
+def _provider_of(rows: pd.DataFrame, tasks: pd.DataFrame, instances: pd.DataFrame) -> pd.Series:
+    """``provider:<name>`` of each row: its instance's capacity provider, else its task's ("" if none)."""
+    by_instance = rows["instance_id"].map(instances.set_index("instance_id")["capacity_provider"]).astype(object).fillna("")
+    by_task = rows["entity_id"].map(tasks.set_index("task_id")["capacity_provider"]).astype(object).fillna("")
+    name = by_instance.where(rows["instance_id"] != "", by_task).astype("str")
+    return (PROVIDER_PREFIX + name).where(name != "", "")
 
 
 def _levels(deltas: pd.DataFrame, key: str, columns: list[str]) -> pd.DataFrame:
@@ -154,19 +178,60 @@ def capacity_table(
 ) -> pd.DataFrame:
     """Registered and reserved capacity and task-state counts at every change (module doc).
 
-    Rows are ordered by ``time_s``, then ``cluster`` before the AZs in name order.
+    Rows are ordered by ``time_s``, then ``cluster`` before the AZs and capacity providers in
+    name order.
     """
-    parts = [_instance_deltas(events, instances), *_task_deltas(events, tasks, instances)]
-    deltas = pd.concat(parts, ignore_index=True).fillna(
-        dict.fromkeys(_LEVELS, 0)
-    ).astype(dict.fromkeys(_LEVELS, "int64"))
-    deltas = deltas.sort_values("seq", kind="stable")
-    deltas = deltas[(deltas[_LEVELS] != 0).any(axis=1)]
-    cluster = _levels(deltas.assign(scope=CLUSTER), "scope", _LEVELS)
-    zoned = deltas[deltas["az"] != ""].rename(columns={"az": "scope"})
-    per_az = _levels(zoned, "scope", _LEVELS)
-    both = pd.concat([cluster, per_az], ignore_index=True)
+    info = tasks.set_index("task_id")
+    task_rows = _rows(events, "task", ("state", "placed"))
+    instance_part = _instance_deltas(events, instances)
+    host_part = _host_deltas(events, info, instances)
+    az = _az_of(task_rows, instances)
+    cluster = _levels(_deltas([instance_part, _task_deltas(task_rows, az, info), host_part]).assign(scope=CLUSTER),
+                      "scope", _LEVELS)
+    zoned = task_rows[az != ""]
+    per_az = _deltas([instance_part, _task_deltas(zoned, az[az != ""], info), host_part])
+    per_az = _levels(per_az[per_az["az"] != ""].rename(columns={"az": "scope"}), "scope", _LEVELS)
+    parts = [cluster, per_az]
+    if (instances["capacity_provider"] != "").any() or (tasks["capacity_provider"] != "").any():
+        parts.append(_provider_levels(events, tasks, instances, info, task_rows))
+    both = pd.concat(parts, ignore_index=True).reindex(columns=list(SCHEMAS["capacity"]))
     return conform(_order(both, "scope", first=CLUSTER), SCHEMAS["capacity"])
+
+
+def _deltas(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    deltas = pd.concat(parts, ignore_index=True).fillna(dict.fromkeys(_LEVELS, 0))
+    deltas = deltas.astype(dict.fromkeys(_LEVELS, "int64")).sort_values("seq", kind="stable")
+    return deltas[(deltas[_LEVELS] != 0).any(axis=1)]
+
+
+def _provider_levels(events: pd.DataFrame, tasks: pd.DataFrame, instances: pd.DataFrame, info: pd.DataFrame,
+                     task_rows: pd.DataFrame) -> pd.DataFrame:
+    """The capacity provider scopes: levels over their instances and tasks, plus their N, M, metric and
+    desired capacity (forward-filled from the provider's rows)."""
+    by_instance = instances.set_index("instance_id")["capacity_provider"]
+    instance_part = _instance_deltas(events, instances)
+    iid = events.loc[instance_part.index, "entity_id"] if len(instance_part) else pd.Series([], dtype="str")
+    instance_part["az"] = (PROVIDER_PREFIX + iid.map(by_instance).astype(object).fillna("")).where(
+        iid.map(by_instance).astype(object).fillna("") != "", "")
+    host_rows = _rows(events, "task", ("host_acquired", "host_released"))
+    host_part = _host_deltas(events, info, instances)
+    host_part["az"] = _provider_of(host_rows, tasks, instances).to_numpy()
+    scope = _provider_of(task_rows, tasks, instances)
+    task_part = _task_deltas(task_rows[scope != ""], scope[scope != ""], info)
+    deltas = _deltas([instance_part, task_part, host_part])
+    levels = _levels(deltas[deltas["az"] != ""].rename(columns={"az": "scope"}), "scope", _LEVELS)
+    metric_rows = events[events["entity"] == "capacity_provider"]
+    if metric_rows.empty:
+        return levels
+    metrics = metric_rows.assign(scope=PROVIDER_PREFIX + metric_rows["entity_id"].astype("str"))
+    metrics = metrics.pivot_table(index=["time_s", "scope"], columns="event", values="value", aggfunc="last")
+    metrics = metrics.reindex(columns=list(PROVIDER_METRICS.values())).reset_index()
+    metrics = metrics.rename(columns={v: k for k, v in PROVIDER_METRICS.items()})
+    out = pd.concat([levels, metrics], ignore_index=True).sort_values(["scope", "time_s"], kind="stable")
+    out = out.groupby(["scope", "time_s"], sort=False).last().reset_index()
+    filled = out.groupby("scope", sort=False)[_ALL_LEVELS].ffill()
+    filled[_LEVELS] = filled[_LEVELS].fillna(0)
+    return pd.concat([out[["time_s", "scope"]], filled], axis=1)
 
 
 def _seconds(every: str | float | pd.Timedelta) -> float:
@@ -199,9 +264,9 @@ def resample_capacity(
     for scope in pd.unique(capacity["scope"]):
         part = capacity[capacity["scope"] == scope]
         index = np.searchsorted(part["time_s"].to_numpy(), grid, side="right") - 1
-        values = part[_LEVELS].to_numpy()[np.clip(index, 0, None)]
+        values = part[_ALL_LEVELS].to_numpy()[np.clip(index, 0, None)]
         values[index < 0] = 0
-        piece = pd.DataFrame(values, columns=_LEVELS)
+        piece = pd.DataFrame(values, columns=_ALL_LEVELS)
         piece.insert(0, "scope", scope)
         piece.insert(0, "time_s", grid)
         pieces.append(piece)

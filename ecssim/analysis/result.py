@@ -22,6 +22,8 @@ import pandas as pd
 from ecssim.analysis import output
 from ecssim.analysis.availability import availability_table
 from ecssim.analysis.capacity import capacity_table, resample_capacity, service_counts
+from ecssim.analysis.cost import cost_table
+from ecssim.analysis.demand import demand_table
 from ecssim.analysis.deployments import deployments_table
 from ecssim.analysis.recovery import recovery_table
 from ecssim.analysis.schema import TABLE_NAMES, add_timestamps, parse_start_time
@@ -64,8 +66,9 @@ class Result:
 
     Attributes hold pandas DataFrames (see :mod:`ecssim.analysis.schema` for their dtypes):
     ``events``, ``tasks``, ``instances``, ``services``, ``deployments``,
-    ``placement_failures``, ``service_events``, ``capacity``, ``recovery`` and
-    ``availability``.
+    ``placement_failures``, ``service_events``, ``capacity``, ``recovery``,
+    ``availability`` and ``cost`` (empty without the scenario's ``prices``).
+    ``demand`` (see :mod:`ecssim.analysis.demand`) is empty without the scenario's ``demand``.
     """
 
     def __init__(
@@ -94,6 +97,8 @@ class Result:
         self.capacity: pd.DataFrame = tables["capacity"]
         self.recovery: pd.DataFrame = tables["recovery"]
         self.availability: pd.DataFrame = tables["availability"]
+        self.demand: pd.DataFrame = tables["demand"]
+        self.cost: pd.DataFrame = tables["cost"]
         self.scenario = scenario
         self.seed = int(seed)
         self.replication = int(replication)
@@ -124,6 +129,8 @@ class Result:
                 placement_failures=self.placement_failures,
                 measure_from_s=self.measure_from_s,
                 duration_s=self.duration_s,
+                demand=self.demand,
+                cost=self.cost if (self.scenario or {}).get("prices") else None,
             )
         return dict(self._summary)
 
@@ -257,6 +264,8 @@ def build_result(
                                    end_s=duration_s),
         "availability": availability_table(counts, services, start_s=measure_from_s,
                                            end_s=duration_s),
+        "demand": demand_table(events, tasks),
+        "cost": cost_table(instances, tasks, events, (scenario or {}).get("prices"), end_s=duration_s),
     }
     tables = {name: add_timestamps(df, start_time) for name, df in tables.items()}
     provenance = {

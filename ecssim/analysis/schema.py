@@ -101,6 +101,10 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "tasks_activating": _I,
         "tasks_running": _I,
         "tasks_stopping": _I,
+        "provider_instances": _F,
+        "provider_instances_needed": _F,
+        "capacity_provider_reservation": _F,
+        "desired_capacity": _F,
     },
     "recovery": {
         "incident_id": _STR,
@@ -130,6 +134,30 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "mean_healthy": _F,
         "mean_desired": _F,
     },
+    "cost": {
+        "resource_type": _STR,
+        "resource_id": _STR,
+        "instance_type": _STR,
+        "market": _STR,
+        "vcpu": _F,
+        "memory_gb": _F,
+        "start_s": _F,
+        "end_s": _F,
+        "billed_s": _F,
+        "hourly_usd": _F,
+        "cost_usd": _F,
+    },
+    "demand": {
+        "time_s": _F,
+        "service": _STR,
+        "resource": _STR,
+        "demand": _F,
+        "running_tasks": _I,
+        "capacity": _I,
+        "served": _F,
+        "unserved": _F,
+        "utilization_pct": _F,
+    },
     "service_counts": {
         "time_s": _F,
         "service": _STR,
@@ -152,6 +180,8 @@ TABLE_NAMES: tuple[str, ...] = (
     "capacity",
     "recovery",
     "availability",
+    "cost",
+    "demand",
 )
 
 _INSTANT = re.compile(r"^(time_s|fault_time_s|.*_at_s)$")

@@ -64,6 +64,21 @@ metric                             meaning
 ``mttr_task_crash_p50_s``
 ``mttr_task_crash_p95_s``
 ``mttr_task_crash_p99_s``
+``cost_usd``                       what the run cost, USD (``cost`` table): each resource's
+                                   billed interval clipped to start at ``measure_from_s``;
+                                   NaN without the scenario's ``prices`` or when a resource
+                                   has no price
+``cost_instances_usd``             the container instances' part of it
+``cost_fargate_usd``               the Fargate tasks' part of it
+``cost_per_task_hour_usd``         ``cost_usd`` / task-hours RUNNING in the window (from the
+                                   tasks' state rows); NaN without RUNNING time
+``demand_unserved_pct``            percent of the offered demand (``demand`` table) not served:
+                                   time-integral of ``unserved`` over that of ``demand``,
+                                   services pooled per resource, the worse resource when
+                                   there are both; NaN without demand
+``demand_unserved_longest_s``      longest stretch of the window during which one service's
+                                   ``unserved`` (of one resource) stayed above 0; NaN
+                                   without demand
 =================================  =========================================================
 
 Names that depend on the run's data follow the fixed ones (see
@@ -88,6 +103,8 @@ import numpy as np
 import pandas as pd
 
 from ecssim.analysis.capacity import CLUSTER, service_counts
+from ecssim.analysis.cost import COST_METRIC_NAMES, cost_metrics
+from ecssim.analysis.demand import DEMAND_METRIC_NAMES, demand_metrics, demand_table
 from ecssim.analysis.deployments import COMPLETED, FAILED, deployments_table, initial
 from ecssim.analysis.steps import check_window, level, segments, weighted_mean
 
@@ -140,6 +157,8 @@ METRIC_NAMES: tuple[str, ...] = (
     "deployments_failed",
     "deployment_duration_mean_s",
     *(name for kind in KNOWN_FAULT_KINDS for name in mttr_names(kind)),
+    *COST_METRIC_NAMES,
+    *DEMAND_METRIC_NAMES,
 )
 
 
@@ -247,11 +266,15 @@ def summarize(
     measure_from_s: float,
     duration_s: float,
     deployments: pd.DataFrame | None = None,
+    cost: pd.DataFrame | None = None,
+    demand: pd.DataFrame | None = None,
 ) -> dict[str, float | int]:
     """The metrics of the module table, in that order, then the data-dependent MTTR names,
     over ``[measure_from_s, duration_s]``.
 
     ``deployments``: the table of that name (built from ``events`` when omitted).
+    ``cost``: the table of that name, or None when the run has no prices (cost metrics NaN).
+    ``demand``: the table of that name (built from ``events`` and ``tasks`` when omitted).
     """
     start, end = check_window(measure_from_s, duration_s)
     if deployments is None:
@@ -278,6 +301,8 @@ def summarize(
         "service_availability_mean": _availability(events, services, start, end),
         **_deployment_metrics(deployments, start, end),
         **_mttr_metrics(events, services, recovery, start, end),
+        **cost_metrics(cost, events, start, end),
+        **demand_metrics(demand if demand is not None else demand_table(events, tasks), start, end),
     }
     fixed = {name: out.pop(name) for name in METRIC_NAMES}
     return fixed | out

@@ -112,7 +112,7 @@ def tasks_table(log: EventLog, events: pd.DataFrame | None = None) -> pd.DataFra
     }
     labels = {
         "instance_id": _first(placed, "instance_id"),
-        "az": _first(placed, "az"),
+        "az": _first(rows[rows["az"] != ""], "az"),  # Fargate tasks have an AZ but no instance
         "last_status": _first(state, "to_state", "last"),
         "stop_code": _first_nonempty(stops, "stop_code"),
         "stopped_reason": _first_nonempty(stops, "reason"),

@@ -12,8 +12,18 @@ import math
 import numpy as np
 
 from ..model.cluster import ACTIVE, DRAINING, INACTIVE, Cluster
+from ..model.fargate import (
+    CAPACITY_UNAVAILABLE,
+    FIRST_SLOT,
+    THROTTLED,
+    LaunchBucket,
+    Refusal,
+    fargate_slot,
+    is_fargate_slot,
+)
 from ..model.recorder import Recorder
 from ..model.task import (
+    NO_INSTANCE,
     PROVISIONING,
     RUNNING,
     SERVICE_SCHEDULER_INITIATED,
@@ -27,6 +37,7 @@ from ..model.task import (
 from ..placement import place
 from ..placement.single import place_on
 from .health import HealthMonitor, HealthRules
+from .provider_split import choose_provider
 from .service import DRAIN
 
 _LEAVING = STOPPING_STATES | {STOPPED}
@@ -58,18 +69,38 @@ class ControlPlane:
         self.health = HealthMonitor(env, recorder, [])
         self.default_rules = HealthRules(float(timing.healthy_after_running), None, None)
         self._rules: dict[tuple[str, str], HealthRules] = {}
+        self.fleet_providers: dict[str, object] = {}  # fleet name -> its CapacityProviderRuntime
+        self.waiting_count = 0  # tasks in PROVISIONING without an instance, cluster-wide (6.4)
+        self.waiting_requests: dict[str, tuple] = {}  # waiting task id -> (strategies, constraints, rng)
+        self.drain_listeners: dict[int, object] = {}  # slot -> called with the slot when one of its tasks STOPPED
+        self.running_listeners: list = []  # called with every task that reaches RUNNING (Fargate Spot faults)
+        self.fargate_agents: list = []  # one FargateAgent per Fargate AZ (see ecssim.model.fargate)
+        self.fargate_counts: dict[tuple[str, int], int] = {}  # (task group, Fargate AZ index) -> live tasks
+        self.fargate_bucket = LaunchBucket(timing.fargate.launch_burst, timing.fargate.launch_rate)
         recorder.listener = self
 
     # ------------------------------------------------------------------ launching
     def launch(self, spec, group: str, service, started_by: str, strategies, constraints, rng,  # noqa: ANN001
-               duration: float) -> tuple[Task | None, object]:
-        """Place one task and hand it to its instance's agent; ``(None, decision)`` if nothing fits."""
+               duration: float, provider=None) -> tuple[Task | None, object]:  # noqa: ANN001
+        """Place one task and hand it to its instance's agent; ``(None, decision)`` if nothing fits.
+
+        ``provider``: the capacity provider its strategy chose (a ``CapacityProviderRuntime``):
+        only that provider's instances qualify, and with managed scaling a task that fits
+        nowhere waits in PROVISIONING instead of failing (the task is returned then).
+        """
+        if provider is not None and provider.fargate:
+            return self.launch_fargate(spec, group, service, started_by, duration, provider)
         view = self.cluster.view
+        if provider is not None:
+            constraints = (*constraints, provider.constraint)
         if self.explain is None:
             decision = place(spec.demand, view, strategies, constraints, group, rng)
         else:
             decision = self.explain.place(self, spec, group, service, started_by, strategies, constraints, rng)
-        return self._create(decision, spec, group, service, started_by, duration)
+        if decision.instance < 0 and provider is not None and provider.can_wait():
+            return self._create_waiting(spec, group, service, started_by, duration, provider,
+                                        (strategies, constraints, rng)), decision
+        return self._create(decision, spec, group, service, started_by, duration, provider)
 
     def launch_on(self, slot: int, spec, group: str, service, started_by: str,  # noqa: ANN001
                   constraints) -> tuple[Task | None, object]:
@@ -80,8 +111,91 @@ class ControlPlane:
             decision = self.explain.place_on(self, spec, slot, group, service, started_by, constraints)
         return self._create(decision, spec, group, service, started_by, math.inf)
 
+    def _create_waiting(self, spec, group: str, service, started_by: str, duration: float, provider,  # noqa: ANN001
+                        request: tuple) -> Task:
+        """A task that waits in PROVISIONING, without an instance, for its provider's capacity (6.4)."""
+        task = self._new_task(spec, group, service, started_by, NO_INSTANCE, duration, provider)
+        task.cp_held = False
+        self.waiting_requests[task.id] = request
+        self.rec.task_state(task, PROVISIONING)
+        provider.wait(task)
+        return task
+
+    def launch_fargate(self, spec, group: str, service, started_by: str, duration: float,  # noqa: ANN001
+                       capacity) -> tuple[Task | None, object]:  # noqa: ANN001
+        """Start one task on Fargate (``capacity``: FARGATE or FARGATE_SPOT) in its group's emptiest AZ.
+
+        ``(None, refusal)`` when Spot capacity is unavailable or the account's launch bucket is
+        empty (a service waits for the next token; RunTask records a placement failure).
+        """
+        now = self.env.now
+        refusal = None
+        if capacity.unavailable_until > now:
+            refusal = Refusal(CAPACITY_UNAVAILABLE)
+        elif started_by != "warmStart":  # warm-started tasks were launched before t=0
+            retry_at = self.fargate_bucket.take(now)
+            if retry_at is not None:
+                refusal = Refusal(THROTTLED, retry_at)
+        if refusal is not None:
+            if service is None or refusal.retry_at is None:
+                self.rec.placement_failure(service.name if service is not None else "", group, spec.key,
+                                           started_by, refusal.reason, "")
+            return None, refusal
+        counts = self.fargate_counts
+        index = min(range(len(self.fargate_agents)), key=lambda i: counts.get((group, i), 0))
+        task = self._new_task(spec, group, service, started_by, fargate_slot(index), duration, capacity, "FARGATE")
+        task.cp_held = False
+        counts[(group, index)] = counts.get((group, index), 0) + 1
+        self.rec.task_state(task, PROVISIONING)
+        if self.explain is not None:
+            self.explain.fargate(self, task, self.rec.fargate_azs[index])
+        agent = self.fargate_agents[index]
+        if started_by == "warmStart":
+            agent.warm_start(task)
+        else:
+            agent.start_task(task)
+        return task, None
+
+    def agent_of(self, task: Task):  # noqa: ANN201
+        """The agent running ``task``: its instance's, or its Fargate AZ's."""
+        slot = task.slot
+        return self.agents[slot] if slot >= 0 else self.fargate_agents[FIRST_SLOT - slot]
+
+    def place_waiting_task(self, task: Task, provider) -> bool:  # noqa: ANN001
+        """Try to place a task waiting in PROVISIONING; True once it has an instance (a ``placed`` row)."""
+        strategies, constraints, rng = self.waiting_requests[task.id]
+        if self.explain is None:
+            decision = place(task.spec.demand, self.cluster.view, strategies, constraints, task.group, rng)
+        else:
+            decision = self.explain.place_waiting(self, task, strategies, constraints, rng)
+        slot = decision.instance
+        if slot < 0:
+            return False
+        del self.waiting_requests[task.id]
+        provider.placed(task)
+        task.slot = slot
+        task.cp_held = True
+        self.cluster.reserve(slot, task)
+        self.rec.task_event(task, "placed")
+        self.agents[slot].start_task(task)
+        return True
+
+    def _new_task(self, spec, group: str, service, started_by: str, slot: int, duration: float,  # noqa: ANN001
+                  provider, launch_type: str = "EC2") -> Task:  # noqa: ANN001
+        self.task_count += 1
+        task = Task(self.task_count, spec, group, service, started_by, slot, duration)
+        task.capacity_provider = provider.name if provider is not None else ""
+        self.rec.log.tasks.append((
+            task.id, spec.key, spec.family, group, service.name if service is not None else "", started_by,
+            launch_type, spec.network_mode, task.cpu, task.memory, spec.host_ports, self.env.now,
+            task.capacity_provider,
+        ))
+        if service is not None:
+            service.adopt(task)
+        return task
+
     def _create(self, decision, spec, group: str, service, started_by: str,  # noqa: ANN001
-                duration: float) -> tuple[Task | None, object]:
+                duration: float, provider=None) -> tuple[Task | None, object]:  # noqa: ANN001
         """Record a placement failure, or create the placed task and hand it to its agent."""
         view = self.cluster.view
         slot = decision.instance
@@ -90,15 +204,8 @@ class ControlPlane:
             self.rec.placement_failure(service.name if service is not None else "", group, spec.key,
                                        started_by, decision.reason, closest)
             return None, decision
-        self.task_count += 1
-        task = Task(self.task_count, spec, group, service, started_by, slot, duration)
+        task = self._new_task(spec, group, service, started_by, slot, duration, provider)
         self.cluster.reserve(slot, task)
-        self.rec.log.tasks.append((
-            task.id, spec.key, spec.family, group, service.name if service is not None else "", started_by,
-            "EC2", spec.network_mode, task.cpu, task.memory, spec.host_ports, self.env.now,
-        ))
-        if service is not None:
-            service.adopt(task)
         self.rec.task_state(task, PROVISIONING)
         agent = self.agents[slot]
         if started_by == "warmStart":
@@ -108,11 +215,23 @@ class ControlPlane:
         return task, decision
 
     def run_task(self, spec, count: int, group: str, started_by: str, strategies, constraints, rng,  # noqa: ANN001
-                 durations) -> list[Task]:
-        """RunTask: place ``count`` tasks; each that finds no instance is a placement failure."""
+                 durations, providers: tuple = ((), None)) -> list[Task]:
+        """RunTask: place ``count`` tasks; each that finds no instance is a placement failure.
+
+        ``providers``: (strategy as (provider, base, weight) items, provider name -> runtime);
+        the strategy's base and weights apply within the call.
+        """
+        items, runtimes = providers
+        counts: dict[str, int] = {}
         started = []
         for k in range(count):
-            task, _ = self.launch(spec, group, None, started_by, strategies, constraints, rng, durations[k])
+            provider = None
+            if items:
+                name = choose_provider(items, counts)
+                counts[name] = counts.get(name, 0) + 1
+                provider = runtimes[name]
+            task, _ = self.launch(spec, group, None, started_by, strategies, constraints, rng, durations[k],
+                                  provider)
             if task is not None:
                 started.append(task)
         return started
@@ -125,7 +244,11 @@ class ControlPlane:
         task.stop_code = stop_code
         task.stop_reason = reason
         self._desired_stopped(task, task.state)
-        self.agents[task.slot].stop_task(task)
+        if task.slot == NO_INSTANCE:  # waiting for capacity: no host to stop it
+            self.waiting_requests.pop(task.id, None)
+            self.provider_of(task).forget(task)
+            return
+        self.agent_of(task).stop_task(task)
 
     def terminate_instance(self, slot: int, reason: str, incident: str = "") -> None:
         """EC2 terminated the instance: ECS marks it INACTIVE and its tasks STOPPED."""
@@ -191,6 +314,7 @@ class ControlPlane:
                     service.keep(task)
         for daemon in self.daemons():
             daemon.instance_registered(slot)
+        self.place_waiting(slot)
         self.capacity_appeared()
         self.capacity_registered()
         return True
@@ -208,8 +332,27 @@ class ControlPlane:
                 self.stop_task(task, SERVICE_SCHEDULER_INITIATED, daemon.drain_reason(instance_id))
                 daemon.notify()  # its desired count drops: the instance is no longer eligible
 
+    def provider_of(self, task: Task):  # noqa: ANN201
+        """The capacity provider runtime ``task`` was launched on."""
+        return next(p for p in self.fleet_providers.values() if p.name == task.capacity_provider)
+
+    def _slot_provider(self, slot: int):  # noqa: ANN202
+        return self.fleet_providers.get(self.cluster.infos[slot].fleet) if self.fleet_providers else None
+
+    def place_waiting(self, slot: int) -> None:
+        """Capacity appeared on ``slot``: its capacity provider places its waiting tasks that fit."""
+        provider = self._slot_provider(slot)
+        if provider is not None and provider.waiting:
+            provider.place_waiting()
+
     def _desired_stopped(self, task: Task, old_state: str) -> None:
         task.desired_running = False
+        if task.slot < 0:  # waiting for capacity, or on Fargate: no instance ledger
+            if is_fargate_slot(task.slot):
+                self.fargate_counts[(task.group, FIRST_SLOT - task.slot)] -= 1
+            if task.service is not None:
+                task.service.on_leaving(task, old_state)
+            return
         self.cluster.release_desired(task.slot, task)
         if task.service is not None:
             task.service.on_leaving(task, old_state)
@@ -220,6 +363,8 @@ class ControlPlane:
         if new == RUNNING:
             task.ever_running = True
             task.started_at = self.env.now
+            for listener in self.running_listeners:
+                listener(task)
             service = task.service
             if service is not None:
                 service.on_running(task)
@@ -234,10 +379,16 @@ class ControlPlane:
             task.cp_held = False
             self.cluster.release(task.slot, task)
             self.capacity_appeared()
+            if self.waiting_count:
+                self.place_waiting(task.slot)
         if new == STOPPED and task.service is not None:
             task.service.on_stopped(task)
             if self.draining_slots and task.slot in self.draining_slots:
                 self._stop_daemons_if_drained(task.slot, task)
+        if new == STOPPED and self.drain_listeners:
+            listener = self.drain_listeners.get(task.slot)
+            if listener is not None:
+                listener(task.slot)
 
     def on_task_health(self, task: Task, old: str, new: str, reason: str) -> None:
         """A service task's health changed (a recorded ``health`` row)."""
@@ -281,6 +432,7 @@ class ControlPlane:
             daemon.instance_registered(slot)
         for listener in self.registration_listeners:
             listener(slot)
+        self.place_waiting(slot)
         self.capacity_appeared()
         self.capacity_registered()
 
@@ -297,6 +449,7 @@ class ControlPlane:
         old, new = ("DISCONNECTED", "CONNECTED") if connected else ("CONNECTED", "DISCONNECTED")
         self.rec.agent_state(slot, old, new, reason, incident)
         if connected:
+            self.place_waiting(slot)
             self.capacity_appeared()
             self.capacity_registered()
 
@@ -340,7 +493,7 @@ class ControlPlane:
         """A crash or OOM kill happened now: open its incident (kind ``fault.kind``) and return its id."""
         incident = self.new_incident()
         self.rec.fault(incident, "fault", fault.kind, fault.name,
-                       instance_id=self.rec.instance_ids[task.slot], az=self.rec.instance_azs[task.slot],
+                       instance_id=self.rec.where(task.slot)[0], az=self.rec.where(task.slot)[1],
                        service=task.service.name)
         return incident
 

@@ -88,6 +88,7 @@ from __future__ import annotations
 
 import math
 
+from ..model.fargate import CAPACITY_UNAVAILABLE, CAPACITY_UNAVAILABLE_TEXT
 from ..model.streams import stable_key
 from ..model.task import (
     HEALTHY,
@@ -111,6 +112,7 @@ from .deployment import (
     Deployment,
     circuit_breaker_threshold,
 )
+from .provider_split import choose_provider
 from .rebalance import moves, spreads_over_azs
 
 #: ECS suppresses a repeated service event until its cause is resolved or 6 hours pass (3.5).
@@ -190,7 +192,21 @@ class ServiceScheduler:
         self.created_deployments = 0
         self.completed: Deployment | None = None  # the newest deployment whose rollout COMPLETED
         self._launching: Deployment | None = None  # the deployment a launch in progress is for
+        self.provider_items: tuple = ()  # its capacity provider strategy as (provider, base, weight)
+        self.providers: dict = {}  # provider name -> CapacityProviderRuntime
+        self.provider_counts: dict[str, int] = {}  # live tasks per capacity provider
         self._new_deployment(spec, constraints)
+
+    def use_providers(self, items: tuple, providers: dict) -> None:
+        """Launch through a capacity provider strategy (``items``: (provider, base, weight)); () for EC2."""
+        self.provider_items = items
+        self.providers = providers
+
+    def _next_provider(self):  # noqa: ANN202
+        """The capacity provider runtime of the next task (None with the EC2 launch type)."""
+        if not self.provider_items:
+            return None
+        return self.providers[choose_provider(self.provider_items, self.provider_counts)]
 
     # ------------------------------------------------------------------ deployments
     @property
@@ -344,10 +360,7 @@ class ServiceScheduler:
             healthy = [t for t in candidates if t.health == HEALTHY]
             take = min(budget, len(healthy))
             if take > 0:
-                slots = self.plane.np_slots(healthy)
-                picks = choose_tasks_to_stop(slots, take, self.plane.cluster.view, self.strategies, self.group,
-                                             self.placement_rng, demand=deployment.spec.demand)
-                picked.extend(healthy[int(k)] for k in picks)
+                picked.extend(self._choose_stops(healthy, take, deployment.spec.demand))
                 budget -= take
             deployment.target -= len(picked)
             chosen.extend(picked)
@@ -435,6 +448,7 @@ class ServiceScheduler:
         allowed = min(room, int(self.tokens + _TOKEN_EPSILON))
         started: list[Task] = []
         failure = None
+        throttled = False  # Fargate's account launch bucket ran dry (a wake-up is set for its next token)
         for deployment in reversed(self.deployments):
             if not deployment.launching:
                 continue
@@ -442,13 +456,19 @@ class ServiceScheduler:
             self._launching = deployment
             for _ in range(max(want, 0)):
                 task, decision = self.plane.launch(deployment.spec, self.group, self, "service", self.strategies,
-                                                   deployment.constraints, self.placement_rng, math.inf)
+                                                   deployment.constraints, self.placement_rng, math.inf,
+                                                   self._next_provider())
                 if task is None:
-                    failure = decision
+                    retry_at = getattr(decision, "retry_at", None)
+                    if retry_at is not None:  # Fargate's launch bucket is empty: not a failure, wait for a token
+                        self.wake_no_later_than(retry_at)
+                        throttled = True
+                    else:
+                        failure = decision
                     break
                 self.tokens -= 1.0
                 started.append(task)
-            if failure is not None:
+            if failure is not None or throttled:
                 break
         self._launching = None
         if started:
@@ -458,7 +478,7 @@ class ServiceScheduler:
             self.announce("started", started)
         if failure is not None:
             self._placement_failed(failure)
-        elif missing_total > len(started) and room > len(started):
+        elif missing_total > len(started) and room > len(started) and not throttled:
             # Short only because the launch-rate bucket is empty: wake when a token is back.
             self.wake_no_later_than(max(now + (1.0 - self.tokens) / self.rate, math.nextafter(now, math.inf)))
         return len(started)
@@ -471,13 +491,18 @@ class ServiceScheduler:
         deployment.not_stopped += 1
         self.live[task.id] = task
         self.not_stopped += 1
+        if task.capacity_provider:
+            self.provider_counts[task.capacity_provider] = self.provider_counts.get(task.capacity_provider, 0) + 1
         rules = self.plane.rules_of(task)
         if rules.target_group is not None:
             task.deregistration_s = float(rules.target_group.deregistration_delay)
 
     def _placement_failed(self, decision) -> None:  # noqa: ANN001
         now = self.env.now
-        message = unable_to_place_message(self.name, decision, self.plane.cluster.view)
+        if decision.reason == CAPACITY_UNAVAILABLE:
+            message = f"service {self.name} was unable to place a task. Reason: {CAPACITY_UNAVAILABLE_TEXT}."
+        else:
+            message = unable_to_place_message(self.name, decision, self.plane.cluster.view)
         last = self.last_unable
         if last is None or last[0] != message or now - last[1] >= DUPLICATE_EVENT_WINDOW_S:
             self.plane.rec.service_event(self.name, "unable_to_place", message)
@@ -520,15 +545,31 @@ class ServiceScheduler:
         remaining = extra - len(chosen)
         if remaining > 0:
             running = [t for t in candidates if t.state not in STARTING_STATES]
-            slots = self.plane.np_slots(running)
-            picks = choose_tasks_to_stop(slots, remaining, self.plane.cluster.view, self.strategies, self.group,
-                                         self.placement_rng, demand=deployment.spec.demand)
-            chosen.extend(running[int(k)] for k in picks)
+            chosen.extend(self._choose_stops(running, remaining, deployment.spec.demand))
         reason = f"Scaling activity initiated by (deployment {deployment.id})"
         for task in chosen:
             self.plane.stop_task(task, SERVICE_SCHEDULER_INITIATED, reason)
         if chosen:
             self.announce("stopped", chosen)
+
+    def _choose_stops(self, tasks: list[Task], count: int, demand) -> list[Task]:  # noqa: ANN001
+        """The ``count`` of ``tasks`` to stop: the placement strategy's mirror image (``scale_in``) on
+        instances; on Fargate, from the AZ with the most of them, newest first (ECS keeps AZs balanced)."""
+        if all(t.slot >= 0 for t in tasks):
+            picks = choose_tasks_to_stop(self.plane.np_slots(tasks), count, self.plane.cluster.view,
+                                         self.strategies, self.group, self.placement_rng, demand=demand)
+            return [tasks[int(k)] for k in picks]
+        where = self.plane.rec.where
+        per_az: dict[str, list[Task]] = {}
+        for task in tasks:
+            per_az.setdefault(where(task.slot)[1], []).append(task)
+        chosen: list[Task] = []
+        for _ in range(count):
+            az = max(sorted(per_az), key=lambda z: len(per_az[z]))
+            chosen.append(per_az[az].pop())
+            if not per_az[az]:
+                del per_az[az]
+        return chosen
 
     # ------------------------------------------------------------------ replacing tasks
     def replace(self, task: Task, reason: str, kind: str) -> None:
@@ -586,6 +627,8 @@ class ServiceScheduler:
         deployment = task.deployment
         del self.live[task.id]
         del deployment.live[task.id]
+        if task.capacity_provider:
+            self.provider_counts[task.capacity_provider] -= 1
         entry = self.replacing.pop(task.id, None)
         if entry is not None:
             deployment.replacing -= 1
@@ -711,6 +754,8 @@ class ServiceScheduler:
             return
         tasks_in: dict[str, list[Task]] = {}
         for task in self.live.values():
+            if task.slot < 0:
+                continue  # waiting in PROVISIONING for capacity: in no AZ yet
             az = infos[task.slot].az
             if az in per_az:
                 per_az[az] += 1

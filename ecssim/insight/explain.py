@@ -103,6 +103,22 @@ class ExplainProbe:
             self._record(plane, decision, spec, group, service, started_by, strategies, constraints)
         return decision
 
+    def place_waiting(self, plane, task, strategies, constraints, rng):  # noqa: ANN001
+        """Place a task that waited in PROVISIONING for capacity; explained when it is the target."""
+        due = self.target.kind == "task" and task.num == self.target.number
+        decision = place(task.spec.demand, plane.cluster.view, strategies, constraints, task.group, rng, explain=due)
+        if due and decision.placed:
+            self._record(plane, decision, task.spec, task.group, task.service, task.started_by, strategies,
+                         constraints)
+        return decision
+
+    def fargate(self, plane, task, az: str) -> None:  # noqa: ANN001
+        """A task started on Fargate: if it is the target, say why there is nothing to explain."""
+        if self.target.kind == "task" and task.num == self.target.number:
+            raise UnknownTargetError(
+                f"{self.target.id} runs on Fargate ({task.capacity_provider}, {az}): Fargate tasks are not placed on "
+                "container instances (ECS balances them over the AZs), so there is no placement to explain")
+
     def _record(self, plane, decision, spec, group, service, started_by, strategies, constraints) -> None:  # noqa: ANN001
         """Keep the explanation of the target and stop the run there."""
         target = self.target

@@ -62,6 +62,7 @@ NARRATION_KINDS: tuple[str, ...] = (
     "running",  # tasks reaching RUNNING
     "stop",  # tasks stopping, with stop code and reason
     "health",  # a task UNHEALTHY, or HEALTHY again
+    "capacity",  # a capacity provider changes its group's DesiredCapacity
     "other",  # rows the narration does not know
 )
 

@@ -94,8 +94,14 @@ class Moment:
             self._task_state(row)
         elif entity == "task" and event == "health":
             self._health(row)
+        elif entity == "task" and event == "placed":
+            self._task_state(row)
         elif entity == "task" and event in SILENT_TASK_EVENTS:
             pass
+        elif entity == "capacity_provider":
+            if event == "desired_capacity" and row.from_state:
+                self.add(row.seq, "capacity", None, f"capacity provider {row.entity_id}: DesiredCapacity "
+                                                    f"{row.from_state} -> {row.to_state} ({row.reason})")
         elif entity == "instance" and event == "state":
             self.ledger.instance_state(row.entity_id, row.to_state)
             self._instance_state(row)
@@ -121,6 +127,13 @@ class Moment:
         rationale = self.ledger.task_state(task, row.instance_id, row.to_state, row.service, row.task_definition)
         if rationale is not None:
             self.add(row.seq, "placement", row.service, f"{label}: placed task {task} on {row.instance_id} ({rationale})")
+        elif not row.instance_id and row.to_state == "PROVISIONING" and row.from_state == "" and row.az:
+            self.add(row.seq, "placement", row.service, f"{label}: started task {task} on Fargate in {row.az} "
+                                                        "(the AZ with the fewest of its group)")
+        elif not row.instance_id and row.to_state == "PROVISIONING":
+            self.add(row.seq, "placement", row.service,
+                     f"{label}: task {task} waits in PROVISIONING for capacity (no instance of its capacity "
+                     f"provider fits it)")
         if row.to_state == RUNNING:
             self.running.setdefault(label, []).append((row.seq, task, row.service))
         if row.to_state in _STOP_STATES and task not in self.context.stop_told:

@@ -79,6 +79,8 @@ class PlacementLedger:
                    task_definition: str) -> str | None:
         """A task state row; returns the placement rationale when it is the task's first row."""
         if task_id not in self._seen:
+            if not instance_id:
+                return None  # waiting in PROVISIONING for a capacity provider's instances: placed later
             self._seen.add(task_id)
             return self._place(task_id, instance_id, service, task_definition)
         if to_state in CONTROL_PLANE_FREE_STATES and task_id in self._holding:

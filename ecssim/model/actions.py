@@ -65,7 +65,8 @@ def _perform(world, action, name: str, rng):  # noqa: ANN001
         plane.run_task(spec, action.count, action.group or f"family:{spec.family}", f"action:{name}",
                        world.strategies_for(action.placement_strategy, service=False),
                        world.constraints_for(action.placement_constraints, spec),
-                       world.streams.get("placement", f"action:{name}"), durations)
+                       world.streams.get("placement", f"action:{name}"), durations,
+                       (world.provider_items([], None), world.providers))
     elif isinstance(action, TerminateInstance):
         slots = select_instances(world.cluster.infos, action.select, rng)
         rec.action(name, action.type, " ".join(world.cluster.infos[s].id for s in slots) or "nothing")

@@ -28,6 +28,9 @@ from __future__ import annotations
 from ..scenario.catalog import builtin_attributes, instance_type, registered_resources, task_eni_limit
 from .timers import call_later
 
+#: The attribute that keeps a capacity provider's tasks on its instances (see control.capacity_provider).
+PROVIDER_ATTRIBUTE = "ecssim.capacity-provider"
+
 
 class AutoScalingGroup:
     """One fleet: launches its instances and replaces the ones EC2 terminates."""
@@ -49,6 +52,12 @@ class AutoScalingGroup:
         self.rebalance_victims: dict[int, str] = {}  # launched slot -> AZ to terminate an instance in once it registers
         self.retiring: set[int] = set()  # slots terminated by AZ rebalancing (not replaced)
         self.rng = world.streams.get("asg", fleet.name)
+        self.desired: int = fleet.count  # DesiredCapacity (managed scaling changes it)
+        self.launched_at: dict[int, float] = {}  # slot -> launch time (-inf for warm-started instances)
+        self.scaling_in: set[int] = set()  # slots chosen by a scale-in, draining or terminated (not replaced)
+        self.capacity_provider: str = ""  # name of the capacity provider over this group ("" if none)
+        self.launch_delay = fleet.launch_delay if fleet.launch_delay is not None else \
+            world.scenario.timing.agent_registration
 
     # ------------------------------------------------------------------ launching
     def launch_initial(self, warm: bool) -> None:
@@ -64,6 +73,8 @@ class AutoScalingGroup:
         self.next_index += 1
         attributes = builtin_attributes(entry, az)
         attributes.update(fleet.attributes)
+        if self.capacity_provider:
+            attributes[PROVIDER_ATTRIBUTE] = self.capacity_provider
         stream_key = f"{fleet.name}/{index}"
         info = world.cluster.add_instance(
             fleet=fleet.name, instance_type=entry.name, az=az, market=fleet.market, cpu=self.cpu,
@@ -77,12 +88,13 @@ class AutoScalingGroup:
         agent_rng = world.streams.get("agent", stream_key)
         world.plane.agents.append(world.agent_factory(world, slot, self.cpu, self.memory, agent_rng))
         world.log.instances.append((info.id, fleet.name, entry.name, az, fleet.market, self.cpu, self.memory,
-                                    world.env.now))
+                                    world.env.now, self.capacity_provider))
+        self.launched_at[slot] = -float("inf") if warm else world.env.now
         world.rec.instance_state(slot, "", "REGISTERING", reason, incident)
         if warm:
             world.plane.instance_registered(slot)
         else:
-            delay = world.scenario.timing.agent_registration.sample(agent_rng)
+            delay = self.launch_delay.sample(agent_rng)
             world.env.process(self._register_later(slot, delay))
         return slot
 
@@ -102,7 +114,7 @@ class AutoScalingGroup:
 
         The replacement's REGISTERING row names the lost instance and carries the incident.
         """
-        if not self.fleet.replace_lost_instances or slot in self.retiring:
+        if not self.fleet.replace_lost_instances or slot in self.retiring or slot in self.scaling_in:
             return
         delay = self.world.scenario.timing.asg_replacement_delay.sample(self.rng)
         call_later(self.world.env, delay, self._replace, slot, incident)
@@ -142,6 +154,47 @@ class AutoScalingGroup:
             if az in live and not agents[slot].terminated:
                 live[az] += 1
         return live
+
+    # ------------------------------------------------------------------ desired capacity
+    def in_service(self) -> list[int]:
+        """Instances counted in the group's capacity: launched, not terminated, not being scaled in."""
+        agents = self.world.plane.agents
+        return [s for s in self.slots if not agents[s].terminated and s not in self.scaling_in]
+
+    def scale_out(self, desired: int, reason: str) -> list[int]:
+        """Raise DesiredCapacity to ``desired``: launch the missing instances, each in the thinnest AZ."""
+        launched: list[int] = []
+        missing = desired - len(self.in_service()) - len(self.pending)
+        self.desired = desired
+        for _ in range(max(missing, 0)):
+            az = self._pick_az()
+            if az is None:
+                break  # no AZ accepts instances (an outage): the launches wait (retry_pending)
+            launched.append(self._launch(az, reason=reason))
+        return launched
+
+    def choose_scale_in(self, candidates: list[int], count: int) -> list[int]:
+        """Which of ``candidates`` a scale-in terminates: EC2 Auto Scaling's default termination policy.
+
+        Repeatedly the AZ with the most in-service instances of the group (ties: the fleet's
+        AZ order), then at random within it (the policy's later criteria, launch template age
+        and billing hour, do not separate simulated instances).
+        """
+        infos = self.world.cluster.infos
+        per_az: dict[str, int] = {az: 0 for az in self.fleet.availability_zones}
+        for slot in self.in_service():
+            per_az[infos[slot].az] = per_az.get(infos[slot].az, 0) + 1
+        left = list(candidates)
+        chosen: list[int] = []
+        while left and len(chosen) < count:
+            zones = {infos[s].az for s in left}
+            az = max((z for z in per_az if z in zones), key=per_az.__getitem__)
+            pool = [s for s in left if infos[s].az == az]
+            victim = pool[int(self.rng.random() * len(pool))]
+            chosen.append(victim)
+            left.remove(victim)
+            per_az[az] -= 1
+        return chosen
 
     # ------------------------------------------------------------------ AZ rebalancing
     def rebalance(self) -> None:

@@ -54,7 +54,8 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "value",  # a number: desired count on service rows, failedTasks on rollout rows; else nan
 )
 
-#: One row per task created (ECS creates a task only once it has been placed).
+#: One row per task created (ECS creates a task once it is placed, or when it starts waiting in
+#: PROVISIONING for a capacity provider with managed scaling).
 TASK_COLUMNS: tuple[str, ...] = (
     "task_id",
     "task_definition",  # family:revision
@@ -67,7 +68,8 @@ TASK_COLUMNS: tuple[str, ...] = (
     "cpu",  # CPU units the task reserves (ECS's accounting, section 2.2)
     "memory_mib",  # MiB the task reserves
     "host_ports",  # static host ports, "80/tcp 443/tcp" ("" if none)
-    "created_at_s",  # time the task was created (placed)
+    "created_at_s",  # time the task was created (placed, or put in PROVISIONING to wait for capacity)
+    "capacity_provider",  # capacityProviderName: the provider its strategy chose ("" with a launch type)
 )
 
 #: One row per container instance that was launched.
@@ -80,6 +82,7 @@ INSTANCE_COLUMNS: tuple[str, ...] = (
     "cpu_registered",
     "memory_registered_mib",
     "launched_at_s",
+    "capacity_provider",  # the capacity provider of its Auto Scaling group (fleet), "" if none
 )
 
 #: One row per service.

@@ -38,6 +38,7 @@ from ..scenario.models import (
     AgentDisconnect,
     AzOutage,
     FailedStart,
+    FargateSpotInterruption,
     HealthCheckFailure,
     InstanceFailure,
     InstanceSelector,
@@ -47,6 +48,7 @@ from ..scenario.models import (
 )
 from ..scenario.td_rules import hard_memory_limit_mib
 from .cluster import ACTIVE, DRAINING, INACTIVE
+from .fargate_spot import FargateSpotFault
 from .selection import matches, select_instances
 from .task import ESSENTIAL_EXIT_REASON, OOM_REASON
 
@@ -202,6 +204,8 @@ def install_faults(world) -> None:  # noqa: ANN001
         elif isinstance(fault, SpotInterruption):
             for at in sorted(fault.at):
                 world.env.process(_spot_interruption(world, fault, name, rng, at))
+        elif isinstance(fault, FargateSpotInterruption):
+            FargateSpotFault(world, fault, name, rng).install()
 
 
 def fail_instance(world, slot: int, fault, name: str, kind: str, incident: str) -> None:  # noqa: ANN001

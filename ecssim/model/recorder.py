@@ -17,7 +17,7 @@ NAN = math.nan
 class Recorder:
     """Appends rows to an :class:`EventLog` at the environment's current time."""
 
-    __slots__ = ("env", "log", "_events", "instance_ids", "instance_azs", "listener")
+    __slots__ = ("env", "log", "_events", "instance_ids", "instance_azs", "listener", "fargate_azs")
 
     def __init__(self, env, log: EventLog) -> None:  # noqa: ANN001
         self.env = env
@@ -26,8 +26,18 @@ class Recorder:
         self.instance_ids: list[str] = []  # slot -> instance id
         self.instance_azs: list[str] = []  # slot -> AZ
         self.listener = None  # object with on_task_state(task, old, new)
+        self.fargate_azs: list[str] = []  # Fargate AZ of slot -2, -3, ...
 
     # ------------------------------------------------------------------ tasks
+    def where(self, slot: int) -> tuple[str, str]:
+        """(instance id, AZ) of a task's row: empty while it waits for capacity (slot -1); no
+        instance, only the AZ, on Fargate (slots -2, -3, ...)."""
+        if slot >= 0:
+            return self.instance_ids[slot], self.instance_azs[slot]
+        if slot == -1:
+            return "", ""
+        return "", self.fargate_azs[-2 - slot]
+
     def task_state(self, task: Task, new_state: str) -> None:
         """Record ``task`` moving to ``new_state`` and tell the listener."""
         old = task.state
@@ -35,7 +45,7 @@ class Recorder:
         slot = task.slot
         self._events.append((
             self.env.now, "task", task.id, "state", old, new_state,
-            task.stop_reason, task.stop_code, self.instance_ids[slot], self.instance_azs[slot],
+            task.stop_reason, task.stop_code, *self.where(slot),
             task.service.name if task.service is not None else "", task.group, task.spec.key,
             task.incident, NAN,
         ))
@@ -48,7 +58,7 @@ class Recorder:
         slot = task.slot
         self._events.append((
             self.env.now, "task", task.id, event, task.state, task.state,
-            "", "", self.instance_ids[slot], self.instance_azs[slot],
+            "", "", *self.where(slot),
             task.service.name if task.service is not None else "", task.group, task.spec.key,
             task.incident, NAN,
         ))
@@ -60,7 +70,7 @@ class Recorder:
         slot = task.slot
         self._events.append((
             self.env.now, "task", task.id, "health", old, new_health,
-            reason, "", self.instance_ids[slot], self.instance_azs[slot],
+            reason, "", *self.where(slot),
             task.service.name if task.service is not None else "", task.group, task.spec.key,
             task.incident, NAN,
         ))
@@ -106,6 +116,12 @@ class Recorder:
         self._events.append((
             self.env.now, "action", name, "action", "", kind, description, "", instance_id, "", service, "", "",
             "", NAN,
+        ))
+
+    def capacity_provider(self, name: str, event: str, old: str, new: str, value: float, reason: str = "") -> None:
+        """A capacity provider's metric or desired capacity changed (``entity="capacity_provider"``)."""
+        self._events.append((
+            self.env.now, "capacity_provider", name, event, old, new, reason, "", "", "", "", "", "", "", value,
         ))
 
     def service_event(self, service: str, kind: str, message: str) -> None:

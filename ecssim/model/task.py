@@ -25,6 +25,8 @@ ESSENTIAL_CONTAINER_EXITED = "EssentialContainerExited"
 SERVICE_SCHEDULER_INITIATED = "ServiceSchedulerInitiated"
 USER_INITIATED = "UserInitiated"
 TASK_FAILED_TO_START = "TaskFailedToStart"
+#: A task waiting for capacity has no instance yet.
+NO_INSTANCE = -1
 ESSENTIAL_EXIT_REASON = "Essential container in task exited"
 OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
 
@@ -47,7 +49,11 @@ def pull_error_reason(task) -> str:  # noqa: ANN001
 
 
 class Task:
-    """Live state of one task. Plain slots: tens of thousands exist in a run."""
+    """Live state of one task. Plain slots: tens of thousands exist in a run.
+
+    ``slot`` is its container instance, or -1 while it waits in PROVISIONING for a capacity
+    provider's instances (ecs-reference 6.4).
+    """
 
     __slots__ = (
         "num",
@@ -73,6 +79,7 @@ class Task:
         "health",
         "started_at",
         "deregistration_s",
+        "capacity_provider",
     )
 
     def __init__(self, num: int, spec, group: str, service, started_by: str, slot: int, duration: float) -> None:
@@ -99,6 +106,7 @@ class Task:
         self.health = ""  # "" until RUNNING; then UNKNOWN, HEALTHY or UNHEALTHY (ECS's view)
         self.started_at = math.nan  # startedAt: when it reached RUNNING
         self.deregistration_s = 0.0  # load balancer deregistration delay spent DEACTIVATING when stopped
+        self.capacity_provider = ""  # the capacity provider its strategy chose ("" with a launch type)
 
     @property
     def service_name(self) -> str:

@@ -45,6 +45,7 @@ def _arrivals(world, workload, name: str, rng):  # noqa: ANN001
     # Placement ties are broken with a stream of their own: a draw that happens or not
     # depending on the cluster's state must not shift the workload's arrivals and durations.
     placement_rng = world.streams.get("placement", started_by)
+    providers = (world.provider_items(workload.capacity_provider_strategy, workload.launch_type), world.providers)
     arrivals = workload.arrivals
     if isinstance(arrivals, PoissonArrivals):
         end = arrivals.end if arrivals.end is not None else world.duration
@@ -56,12 +57,12 @@ def _arrivals(world, workload, name: str, rng):  # noqa: ANN001
                 return
             yield env.timeout(t - env.now)
             plane.run_task(spec, workload.count, group, started_by, strategies, constraints, placement_rng,
-                           _durations(workload, rng))
+                           _durations(workload, rng), providers)
     elif isinstance(arrivals, ScheduledArrivals):
         for at in sorted(arrivals.at):
             yield env.timeout(max(at - env.now, 0.0))
             plane.run_task(spec, workload.count, group, started_by, strategies, constraints, placement_rng,
-                           _durations(workload, rng))
+                           _durations(workload, rng), providers)
     elif isinstance(arrivals, TraceArrivals):
         trace = read_trace(world.resolve_path(arrivals.file), arrivals.time_scale, arrivals.limit)
         has_group = "group" in trace.columns
@@ -83,5 +84,5 @@ def _arrivals(world, workload, name: str, rng):  # noqa: ANN001
             while remaining > 0:
                 count = min(remaining, RUNTASK_MAX_COUNT)
                 plane.run_task(row_spec, count, row_group, started_by, strategies, constraints, placement_rng,
-                               [float(row.duration_s)] * count)
+                               [float(row.duration_s)] * count, providers)
                 remaining -= count

@@ -13,11 +13,14 @@ from typing import Any
 import numpy as np
 import simpy
 
+from ..control.capacity_provider import CapacityProviderRuntime
 from ..control.daemon import DaemonScheduler
 from ..control.health import health_rules
 from ..control.plane import ControlPlane
 from ..control.service import ServiceScheduler
+from ..control.service_autoscaling import install_service_autoscaling
 from ..placement import DEFAULT_RUNTASK_STRATEGY, DEFAULT_SERVICE_STRATEGY
+from ..scenario.ecs_objects import FARGATE_PROVIDERS
 from ..scenario.models import Scenario
 from .actions import install_actions
 from .agent import SimulatedAgent
@@ -25,6 +28,7 @@ from .asg import AutoScalingGroup
 from .cluster import Cluster
 from .ec2 import Ec2
 from .eventlog import EventLog
+from .fargate import FargateAgent, FargateCapacity, fargate_slot
 from .faults import install_faults
 from .recorder import Recorder
 from .start_sharing import StartSharing
@@ -74,6 +78,7 @@ class World:
         self.down_azs: set[str] = set()  # AZs in an outage
         self.refusing_azs: set[str] = set()  # AZs that launch no new instance (an outage refusing them)
         self.asgs: dict[str, AutoScalingGroup] = {}  # fleet name -> its Auto Scaling group
+        self.providers: dict[str, CapacityProviderRuntime] = {}  # capacity provider name -> its runtime
         self.ec2 = Ec2(self)
         contention = scenario.timing.container_start_contention
         self._cluster_starts = (StartSharing(self.env, contention.slowdown)
@@ -91,6 +96,7 @@ class World:
         install_faults(self)  # before the services: warm-started tasks meet the task-level faults too
         self._build_services()
         install_workloads(self)
+        install_service_autoscaling(self)
         install_actions(self)
 
     def start_sharing(self) -> StartSharing | None:
@@ -136,11 +142,44 @@ class World:
 
     # ------------------------------------------------------------------ building
     def _build_instances(self) -> None:
-        """Each fleet is an Auto Scaling group that launches its instances (see ``asg``)."""
+        """Each fleet is an Auto Scaling group that launches its instances (see ``asg``); capacity
+        providers take over the groups they name before the first launch."""
         for fleet in self.scenario.cluster.fleets:
-            asg = AutoScalingGroup(self, fleet)
-            self.asgs[fleet.name] = asg
+            self.asgs[fleet.name] = AutoScalingGroup(self, fleet)
+        for model in self.scenario.capacity_providers:
+            asg = self.asgs[model.auto_scaling_group_provider.fleet]
+            runtime = CapacityProviderRuntime(self, model, asg)
+            self.providers[model.name] = runtime
+            self.plane.fleet_providers[asg.name] = runtime
+        self._build_fargate()
+        for asg in self.asgs.values():
             asg.launch_initial(self.scenario.warm_start)
+        for runtime in self.plane.fleet_providers.values():
+            runtime.start()
+
+    def _build_fargate(self) -> None:
+        """The FARGATE and FARGATE_SPOT providers and one Fargate agent per Fargate AZ."""
+        for name in FARGATE_PROVIDERS:
+            self.providers[name] = FargateCapacity(name)
+        cluster = self.scenario.cluster
+        azs = cluster.fargate_availability_zones
+        if azs is None:
+            azs = list(dict.fromkeys(az for fleet in cluster.fleets for az in fleet.availability_zones))
+            azs = azs or ["us-east-1a", "us-east-1b", "us-east-1c"]
+        self.rec.fargate_azs = list(azs)
+        for index, az in enumerate(azs):
+            rng = self.streams.get("fargate", az)
+            self.plane.fargate_agents.append(FargateAgent(self.env, fargate_slot(index), self.scenario.timing, rng,
+                                                          self.rec, self.plane))
+
+    def provider_items(self, items, launch_type: str | None) -> tuple:  # noqa: ANN001
+        """The capacity provider strategy a request uses as ``(provider, base, weight)``: its own, else
+        the cluster's default when it names no launch type (6.1); () for the EC2 launch type."""
+        if launch_type == "FARGATE":
+            return (("FARGATE", 0, 1),)
+        if not items and launch_type is None:
+            items = self.scenario.cluster.default_capacity_provider_strategy
+        return tuple((i.capacity_provider, i.base, i.weight) for i in items)
 
     def _build_services(self) -> None:
         for model in self.scenario.services:
@@ -157,6 +196,9 @@ class World:
                     self.plane, model, spec, constraints, strategies, rng, placement_rng,
                     constraints_for=lambda s, m=model: self.constraints_for(m.placement_constraints, s),
                     rules_for=rules_for)
+            if model.scheduling_strategy != "DAEMON":
+                service.use_providers(self.provider_items(model.capacity_provider_strategy, model.launch_type),
+                                      self.providers)
             self.plane.services[service.name] = service
             dc = model.deployment_configuration
             self.log.services.append((service.name, spec.key, model.scheduling_strategy, model.desired_count,
@@ -196,7 +238,7 @@ class World:
                     continue
                 task, decision = self.plane.launch(service.spec, service.group, service, "warmStart",
                                                    service.strategies, service.constraints, service.placement_rng,
-                                                   float("inf"))
+                                                   float("inf"), service._next_provider())
                 if task is None:
                     service._placement_failed(decision)
                     remaining[service.name] = 0

@@ -14,11 +14,13 @@ from collections.abc import Iterable
 
 from ..placement.query import Compare, Not, parse
 from .catalog import instance_type, registered_resources, task_eni_limit
-from .ecs_fields import closest
-from .ecs_objects import MAX_CONSTRAINTS, PlacementConstraint, TaskDefinition
+from .ecs_fields import closest, did_you_mean
+from .ecs_objects import FARGATE_PROVIDERS, MAX_CONSTRAINTS, PlacementConstraint, TaskDefinition
+from .fargate import fargate_problems
 from .models import (
     AzOutage,
     FailedStart,
+    FargateSpotInterruption,
     HealthCheckFailure,
     InstanceFailure,
     InstanceSelector,
@@ -70,6 +72,10 @@ def check_scenario(scenario: Scenario) -> tuple[Problems, list[str]]:
     _check_faults(scenario, errors)
     _check_health(scenario, errors)
     _check_placement(scenario, errors, warnings)
+    _check_service_auto_scaling(scenario, errors)
+    _check_capacity_providers(scenario, errors)
+    _check_fargate(scenario, errors)
+    _check_prices(scenario, errors)
     for i, td in enumerate(scenario.task_definitions):
         td_errors, td_warnings = check_task_definition(
             td, f"taskDefinitions[{i}]", scenario.cluster.reserved_ports
@@ -98,6 +104,72 @@ def check_scenario(scenario: Scenario) -> tuple[Problems, list[str]]:
         elif workload.duration is None:
             warnings.append(f"workloads[{i}].duration: not given; the tasks run until the end of the run")
     return errors, warnings
+
+
+def _check_capacity_providers(scenario: Scenario, errors: Problems) -> None:
+    """Providers name fleets (one provider per fleet); strategies name providers the cluster has (6.1)."""
+    fleets = {f.name: f for f in scenario.cluster.fleets}
+    owner: dict[str, str] = {}
+    names: list[str] = []
+    for i, provider in enumerate(scenario.capacity_providers):
+        path = f"capacityProviders[{i}]"
+        names.append(provider.name)
+        if provider.name in names[:-1]:
+            errors.append((f"{path}.name", f"duplicate {provider.name!r}; capacity provider names must be unique"))
+        group = provider.auto_scaling_group_provider
+        fleet = fleets.get(group.fleet)
+        where = f"{path}.autoScalingGroupProvider.autoScalingGroupArn"
+        if fleet is None:
+            hint = did_you_mean(group.fleet, set(fleets))
+            errors.append((where, f"no fleet named {group.fleet!r} in cluster.fleets{hint}"))
+            continue
+        if group.fleet in owner:
+            errors.append((where, f"fleet {group.fleet!r} already belongs to capacity provider {owner[group.fleet]!r}"))
+        owner[group.fleet] = provider.name
+        if provider.managed and fleet.maximum <= 0:
+            errors.append((where, f"fleet {group.fleet!r} has maxSize 0: managed scaling needs a MaxSize greater "
+                                  "than zero to scale out (give the fleet a maxSize)"))
+    known = set(names)
+    strategies = [("cluster.defaultCapacityProviderStrategy", scenario.cluster.default_capacity_provider_strategy)]
+    strategies += [(f"services[{i}].capacityProviderStrategy", s.capacity_provider_strategy)
+                   for i, s in enumerate(scenario.services)]
+    strategies += [(f"workloads[{i}].capacityProviderStrategy", w.capacity_provider_strategy)
+                   for i, w in enumerate(scenario.workloads)]
+    for path, items in strategies:
+        for k, item in enumerate(items):
+            name = item.capacity_provider
+            if name in FARGATE_PROVIDERS:
+                continue  # every cluster has them
+            if name not in known:
+                hint = did_you_mean(name, known) or f"; the cluster has: {', '.join(sorted(known)) or 'none'}"
+                errors.append((f"{path}[{k}].capacityProvider", f"unknown capacity provider {name!r}{hint}"))
+
+
+def _runs_on_fargate(scenario: Scenario, launch_type: str | None, items: list) -> bool:
+    """A request runs on Fargate: launchType FARGATE, or a strategy (its own or the default) of Fargate providers."""
+    if launch_type is not None:
+        return launch_type == "FARGATE"
+    items = items or scenario.cluster.default_capacity_provider_strategy
+    return bool(items) and items[0].capacity_provider in FARGATE_PROVIDERS
+
+
+def _check_fargate(scenario: Scenario, errors: Problems) -> None:
+    """Task definitions run on Fargate must be Fargate-compatible: awsvpc and a valid task size (6.5)."""
+    users = [(f"services[{i}]", s.task_definition, s.launch_type, s.capacity_provider_strategy)
+             for i, s in enumerate(scenario.services)]
+    users += [(f"workloads[{i}]", w.task_definition, w.launch_type, w.capacity_provider_strategy)
+              for i, w in enumerate(scenario.workloads)]
+    told: set[str] = set()
+    for who, ref, launch_type, items in users:
+        if not _runs_on_fargate(scenario, launch_type, items):
+            continue
+        td = resolve_task_definition(scenario.task_definitions, ref)
+        if td is None or td.key in told:
+            continue
+        told.add(td.key)
+        index = scenario.task_definitions.index(td)
+        for field, message in fargate_problems(td):
+            errors.append((f"taskDefinitions[{index}].{field}", f"{message} ({who} runs {td.key} on Fargate)"))
 
 
 def _trace_problems(scenario: Scenario, path, arrivals, where: str) -> list[tuple[str, str]]:  # noqa: ANN001
@@ -164,7 +236,8 @@ def _check_references(scenario: Scenario, errors: Problems) -> None:
     services = {s.service_name for s in scenario.services}
     named = [
         (f"faults[{i}].service", f.service) for i, f in enumerate(scenario.faults)
-        if isinstance(f, (TaskCrash, FailedStart, MemoryUse, HealthCheckFailure)) and f.service is not None
+        if isinstance(f, (TaskCrash, FailedStart, MemoryUse, HealthCheckFailure, FargateSpotInterruption))
+        and f.service is not None
     ]
     named += [
         (f"actions[{i}].service", a.service)
@@ -382,7 +455,7 @@ def _check_placement(scenario: Scenario, errors: Problems, warnings: list[str]) 
                         "registeredAt compares with a date: give the scenario a startTime (or compare "
                         "with simulated seconds)",
                     ))
-    most_gpus = max(instance_type(f.instance_type).gpus for f in scenario.cluster.fleets)
+    most_gpus = max((instance_type(f.instance_type).gpus for f in scenario.cluster.fleets), default=0)
     for i, td in enumerate(tds):
         gpus = sum(c.gpus for c in td.container_definitions)
         if gpus > most_gpus:
@@ -390,6 +463,19 @@ def _check_placement(scenario: Scenario, errors: Problems, warnings: list[str]) 
                 f"taskDefinitions[{i}]: needs {gpus} GPU(s); no fleet's instance type has more than "
                 f"{most_gpus}, so its tasks can never be placed"
             )
+
+
+def _check_prices(scenario: Scenario, errors: Problems) -> None:
+    """With ``prices``, every fleet's instance type needs a price for the fleet's market."""
+    if scenario.prices is None:
+        return
+    for i, fleet in enumerate(scenario.cluster.fleets):
+        price = scenario.prices.instances.get(fleet.instance_type)
+        if price is None or price.for_market(fleet.market) is None:
+            key = "spot" if fleet.market == "spot" else "onDemand"
+            errors.append((f"prices.instances.{fleet.instance_type}.{key}",
+                           f"fleet {fleet.name!r} (cluster.fleets[{i}], market {fleet.market}) needs this "
+                           "price, USD per hour"))
 
 
 def _compares_dates(node) -> bool:  # noqa: ANN001
@@ -400,3 +486,55 @@ def _compares_dates(node) -> bool:  # noqa: ANN001
     if isinstance(node, Not):
         return _compares_dates(node.operand)
     return any(_compares_dates(operand) for operand in node.operands)
+
+
+# --------------------------------------------------------------------------- Service Auto Scaling
+def _check_service_auto_scaling(scenario: Scenario, errors: Problems) -> None:
+    """``demand`` and ``serviceAutoScaling`` name REPLICA services; CSV files read; metrics have what they need."""
+    from .demand_curve import DemandFileError, build_curve  # here: keeps the checks' imports light
+
+    services = {s.service_name: s for s in scenario.services}
+
+    def replica(path: str, name: str) -> bool:
+        service = services.get(name)
+        if service is None:
+            hint = closest(name, set(services))
+            errors.append((path, f"unknown service {name!r}" + (f"; did you mean {hint[0]}?" if hint else
+                                 f"; known: {', '.join(sorted(services)) or 'none'}")))
+        elif service.scheduling_strategy == "DAEMON":
+            errors.append((path, f"service {name!r} is a DAEMON service: only REPLICA services have a "
+                                 "desiredCount to scale and demand to serve"))
+        return service is not None and service.scheduling_strategy == "REPLICA"
+
+    offered: set[tuple[str, str]] = set()
+    for i, demand in enumerate(scenario.demand):
+        replica(f"demand[{i}].service", demand.service)
+        if (demand.service, demand.resource) in offered:
+            errors.append((f"demand[{i}]", f"a second {demand.resource} demand for service {demand.service!r}"))
+        offered.add((demand.service, demand.resource))
+        try:
+            build_curve(demand.curve, scenario.resolve_path)
+        except DemandFileError as error:
+            errors.append((f"demand[{i}].curve.file", str(error)))
+    scaled: set[str] = set()
+    for i, target in enumerate(scenario.service_auto_scaling):
+        path = f"serviceAutoScaling[{i}]"
+        if target.service_name in scaled:
+            errors.append((f"{path}.serviceName", f"duplicate {target.service_name!r}: one scalable target per "
+                                                  "service"))
+        scaled.add(target.service_name)
+        if not replica(f"{path}.serviceName", target.service_name):
+            continue
+        td = resolve_task_definition(scenario.task_definitions, services[target.service_name].task_definition)
+        for j, policy in enumerate(target.policies):
+            spec = policy.target_tracking_scaling_policy_configuration.predefined_metric_specification
+            where = f"{path}.policies[{j}].targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification"
+            if spec.resource == "cpu" and td is not None and not (td.cpu or sum(c.cpu for c in td.container_definitions)):
+                errors.append((f"{where}.predefinedMetricType",
+                               f"task definition {td.key} reserves no CPU (no task-level cpu and container cpu 0): "
+                               "ECSServiceAverageCPUUtilization has nothing to divide by; give it cpu or use "
+                               "ECSServiceAverageMemoryUtilization"))
+            if (target.service_name, spec.resource) not in offered:
+                errors.append((f"{where}.predefinedMetricType",
+                               f"{spec.predefined_metric_type} needs a demand entry for service "
+                               f"{target.service_name!r} with resource: {spec.resource}"))

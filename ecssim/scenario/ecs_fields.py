@@ -16,7 +16,8 @@ from importlib import resources
 from typing import Any
 
 #: The request/response shapes the field list is generated from (decisions.md).
-ROOT_SHAPES = ("RegisterTaskDefinitionRequest", "TaskDefinition", "CreateServiceRequest", "Service")
+ROOT_SHAPES = ("RegisterTaskDefinitionRequest", "TaskDefinition", "CreateServiceRequest", "Service",
+               "CreateCapacityProviderRequest", "CapacityProvider", "PutClusterCapacityProvidersRequest")
 
 #: ecssim's ECS model classes and the botocore shapes whose members they may carry.
 MODEL_SHAPES: dict[str, tuple[str, ...]] = {
@@ -33,6 +34,10 @@ MODEL_SHAPES: dict[str, tuple[str, ...]] = {
     "LoadBalancer": ("LoadBalancer",),
     "DeploymentCircuitBreaker": ("DeploymentCircuitBreaker",),
     "ThresholdConfiguration": ("ThresholdConfiguration",),
+    "CapacityProvider": ("CapacityProvider", "CreateCapacityProviderRequest"),
+    "AutoScalingGroupProvider": ("AutoScalingGroupProvider",),
+    "ManagedScaling": ("ManagedScaling",),
+    "CapacityProviderStrategyItem": ("CapacityProviderStrategyItem",),
 }
 
 DATA_FILE = "ecs_fields.json"

@@ -302,6 +302,50 @@ PlacementStrategies = Annotated[list[PlacementStrategy] | None, AfterValidator(_
 PlacementConstraints = Annotated[list[PlacementConstraint], AfterValidator(_at_most_constraints)]
 
 
+#: The capacity providers AWS defines for every cluster (Fargate; 6.5).
+FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+#: At most this many items in a strategy (API CapacityProviderStrategyItem, 6.1).
+MAX_STRATEGY_ITEMS = 20
+
+
+class CapacityProviderStrategyItem(EcsModel):
+    """One item of a capacity provider strategy (API CapacityProviderStrategyItem, 6.1)."""
+
+    capacity_provider: str = Field(min_length=1)
+    base: int = Field(default=0, ge=0, le=100000, description="Tasks this provider runs first (one item only).")
+    weight: int = Field(default=0, ge=0, le=1000, description="Share of the tasks beyond the bases.")
+
+
+def check_strategy(items: list[CapacityProviderStrategyItem]) -> list[CapacityProviderStrategyItem]:
+    """ECS's rules for a strategy on its own: size, one base, unique names, not all weights 0, no mixing."""
+    if not items:
+        return items
+    if len(items) > MAX_STRATEGY_ITEMS:
+        raise ValueError(f"at most {MAX_STRATEGY_ITEMS} capacity providers in a strategy, got {len(items)}")
+    names = [item.capacity_provider for item in items]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"capacity provider {repeated[0]!r} appears twice in the strategy")
+    if sum(1 for item in items if item.base > 0) > 1:
+        raise ValueError("only one capacity provider in a strategy may set a base")
+    if len(items) > 1 and all(item.weight == 0 for item in items):
+        raise ValueError(
+            "every capacity provider in the strategy has weight 0: ECS cannot place any task "
+            "(give at least one a weight > 0)"
+        )
+    fargate = [n for n in names if n in FARGATE_PROVIDERS]
+    if fargate and len(fargate) != len(names):
+        raise ValueError(
+            "a strategy contains either Fargate capacity providers (FARGATE, FARGATE_SPOT) or Auto Scaling group "
+            "providers, not both"
+        )
+    return items
+
+
+#: A request's ``capacityProviderStrategy`` (empty: the launch type, or the cluster's default strategy).
+CapacityProviderStrategy = Annotated[list[CapacityProviderStrategyItem], AfterValidator(check_strategy)]
+
+
 class TaskDefinition(EcsModel):
     """An ECS task definition, as ``describe-task-definition`` returns it or ``register`` takes it."""
 
@@ -385,7 +429,14 @@ class Service(EcsModel):
     service_name: str = Field(min_length=1, max_length=255)
     task_definition: str = Field(min_length=1, description="family or family:revision of a task definition")
     desired_count: int = Field(default=0, ge=0, le=5000)
-    launch_type: Literal["EC2"] = "EC2"
+    launch_type: Literal["EC2", "FARGATE"] | None = Field(
+        default=None,
+        description="EC2 or FARGATE; or leave it out for a capacityProviderStrategy (or the cluster's default).",
+    )
+    capacity_provider_strategy: CapacityProviderStrategy = Field(
+        default_factory=list,
+        description="Capacity providers and their base/weight (6.1); exclusive with launchType.",
+    )
     scheduling_strategy: Literal["REPLICA", "DAEMON"] = "REPLICA"
     placement_strategy: PlacementStrategies = None
     placement_constraints: PlacementConstraints = Field(default_factory=list)
@@ -400,11 +451,22 @@ class Service(EcsModel):
     @classmethod
     def _ec2_only(cls, value: object) -> object:
         """Name the issue that brings a launch type the core refuses."""
-        if value == "FARGATE":
-            raise ValueError("FARGATE comes with the capacity-provider issue; the core simulates EC2 only")
         if value == "EXTERNAL":
-            raise ValueError("EXTERNAL (ECS Anywhere) is not simulated; the core simulates EC2 only")
+            raise ValueError("EXTERNAL (ECS Anywhere) is not simulated; use EC2 or FARGATE")
+        if value == "MANAGED_INSTANCES":
+            raise ValueError("MANAGED_INSTANCES is not simulated; use EC2 or FARGATE")
         return value
+
+    @model_validator(mode="after")
+    def _launch_type_or_strategy(self) -> Service:
+        """``launchType`` and ``capacityProviderStrategy`` are mutually exclusive (API CreateService, 6.1)."""
+        if self.launch_type is not None and self.capacity_provider_strategy:
+            raise ValueError("give either launchType or capacityProviderStrategy, not both (ECS refuses both)")
+        if self.scheduling_strategy == "DAEMON" and self.capacity_provider_strategy:
+            raise ValueError("capacityProviderStrategy: DAEMON services use launchType EC2, not capacity providers")
+        if self.scheduling_strategy == "DAEMON" and self.launch_type == "FARGATE":
+            raise ValueError("launchType: Fargate does not run DAEMON services (REPLICA only, 6.5)")
+        return self
 
     @model_validator(mode="before")
     @classmethod

@@ -14,6 +14,7 @@ from pydantic import (
     BeforeValidator,
     Field,
     WithJsonSchema,
+    model_validator,
 )
 
 from ..units import parse_size_mib
@@ -177,6 +178,42 @@ class SpotInterruption(Section):
     select: InstanceSelector = Field(default_factory=lambda: InstanceSelector(count=1))
 
 
+class FargateSpotInterruption(Section):
+    """AWS reclaims Fargate Spot capacity: tasks of the ``FARGATE_SPOT`` provider are interrupted (6.5).
+
+    Stochastic (``mtti``: each FARGATE_SPOT task running is interrupted after an exponential
+    time of this mean) or scheduled (``at``: ``count`` or ``fraction`` of the running ones, at
+    random), optionally only of one ``service``. An interrupted task gets the two-minute
+    warning as ECS sends it: a stop with stopCode ``TerminationNotice`` and stoppedReason
+    ``Your Spot Task was interrupted.`` (SIGTERM; the task exits within its stopTimeout, which
+    Fargate caps at 120 s). ``capacityUnavailableFor`` keeps new FARGATE_SPOT launches failing
+    that long after each interruption ("Capacity is unavailable at this time"), so a service
+    waits for Spot capacity, as ECS's does. Each interruption is an incident of kind
+    ``fargate_spot_interruption``.
+    """
+
+    type: Literal["fargateSpotInterruption"]
+    name: str | None = None
+    at: list[Duration] | None = Field(default=None, min_length=1, description="Times of scheduled interruptions.")
+    count: int | None = Field(default=None, ge=1, description="Tasks interrupted at each ``at`` (default 1).")
+    fraction: float | None = Field(default=None, gt=0, le=1, description="Or this share of them (rounded up).")
+    mtti: Duration | None = Field(default=None, gt=0, description="Mean time to interruption of each running task.")
+    service: str | None = Field(default=None, description="Only tasks of this service.")
+    capacity_unavailable_for: Duration = Field(
+        default=0.0, ge=0, description="FARGATE_SPOT launches fail this long after each interruption (default 0)."
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> FargateSpotInterruption:
+        if (self.at is None) == (self.mtti is None):
+            raise ValueError("give either at (scheduled interruptions) or mtti (stochastic ones)")
+        if self.count is not None and self.fraction is not None:
+            raise ValueError("give count or fraction, not both")
+        if self.mtti is not None and (self.count is not None or self.fraction is not None):
+            raise ValueError("count and fraction go with at, not with mtti")
+        return self
+
+
 class HealthCheckFailure(TaskFault):
     """The application in tasks of a service or task definition stops answering its health checks.
 
@@ -199,4 +236,4 @@ class HealthCheckFailure(TaskFault):
 
 
 Fault = Annotated[InstanceFailure | AzOutage | AgentDisconnect | TaskCrash | FailedStart | MemoryUse
-                  | SpotInterruption | HealthCheckFailure, Field(discriminator="type")]
+                  | SpotInterruption | HealthCheckFailure | FargateSpotInterruption, Field(discriminator="type")]

@@ -15,6 +15,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     field_validator,
+    model_validator,
 )
 
 from .action_models import (  # noqa: F401  (re-exported: the scenario's actions)
@@ -26,14 +27,23 @@ from .action_models import (  # noqa: F401  (re-exported: the scenario's actions
     TerminateInstance,
     UpdateService,
 )
+from .autoscaling_models import Demand, ServiceAutoScaling, ServiceAutoScalingTiming
+from .capacity_models import CapacityProvider
 from .catalog import UnknownInstanceType, instance_type
 from .distributions import Constant, Distribution, Duration, Lognormal, Uniform
-from .ecs_objects import PlacementConstraints, PlacementStrategies, Service, TaskDefinition
+from .ecs_objects import (
+    CapacityProviderStrategy,
+    PlacementConstraints,
+    PlacementStrategies,
+    Service,
+    TaskDefinition,
+)
 from .fault_models import (  # noqa: F401  (re-exported: the scenario's faults)
     AgentDisconnect,
     AzOutage,
     FailedStart,
     FailureMode,
+    FargateSpotInterruption,
     Fault,
     HealthCheckFailure,
     InstanceFailure,
@@ -42,6 +52,7 @@ from .fault_models import (  # noqa: F401  (re-exported: the scenario's faults)
     SpotInterruption,
     TaskCrash,
 )
+from .price_models import Prices
 from .sections import InstanceSelector, Rate, Section, SizeMiB  # noqa: F401  (re-exported)
 from .target_groups import TargetGroup
 
@@ -59,7 +70,22 @@ class Fleet(Section):
 
     name: str = Field(min_length=1, description="Name of the fleet (the Auto Scaling group).")
     instance_type: str = Field(description="EC2 instance type from the catalog, e.g. m5.large.")
-    count: int = Field(ge=0, le=5000, description="Number of instances at the start.")
+    count: int = Field(ge=0, le=5000, description="Number of instances at the start (the group's desired capacity).")
+    min_size: int | None = Field(
+        default=None, ge=0, le=5000,
+        description="Auto Scaling group MinSize: managed scale-in never goes below it (default 0).",
+    )
+    max_size: int | None = Field(
+        default=None, ge=0, le=5000,
+        description="Auto Scaling group MaxSize: scale-out never goes above it (default: count).",
+    )
+    launch_delay: Distribution | None = Field(
+        default=None,
+        description=(
+            "EC2 launch + boot + agent registration of this group's instances, initial, scaled-out and "
+            "replacement ones alike (default: timing.agentRegistration)."
+        ),
+    )
     availability_zones: list[str] = Field(
         default_factory=lambda: ["us-east-1a", "us-east-1b", "us-east-1c"],
         min_length=1,
@@ -126,6 +152,25 @@ class Fleet(Section):
         ),
     )
 
+    @model_validator(mode="after")
+    def _sizes_ordered(self) -> Fleet:
+        """MinSize <= count (the initial desired capacity) <= MaxSize, as EC2 Auto Scaling requires."""
+        if self.min_size is not None and self.min_size > self.count:
+            raise ValueError(f"minSize ({self.min_size}) must not exceed count ({self.count})")
+        if self.max_size is not None and self.max_size < self.count:
+            raise ValueError(f"maxSize ({self.max_size}) must not be below count ({self.count})")
+        return self
+
+    @property
+    def minimum(self) -> int:
+        """MinSize in force (0 when not given: only managed scaling reads it)."""
+        return 0 if self.min_size is None else self.min_size
+
+    @property
+    def maximum(self) -> int:
+        """MaxSize in force (count when not given)."""
+        return self.count if self.max_size is None else self.max_size
+
     @field_validator("instance_type")
     @classmethod
     def _in_catalog(cls, value: str) -> str:
@@ -141,7 +186,17 @@ class Cluster(Section):
     """The ECS cluster: its fleets of container instances and the agent's registration rules."""
 
     name: str = "default"
-    fleets: list[Fleet] = Field(min_length=1)
+    fleets: list[Fleet] = Field(
+        default_factory=list, description="Auto Scaling groups of container instances (none for Fargate only)."
+    )
+    fargate_availability_zones: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "AZs of the subnets Fargate tasks run in (their awsvpcConfiguration); default: the fleets' AZs, "
+            "else us-east-1a, us-east-1b, us-east-1c."
+        ),
+    )
     memory_overhead_fraction: float = Field(
         default=0.026,
         ge=0,
@@ -157,6 +212,13 @@ class Cluster(Section):
     )
     max_reserved_ports: int = Field(
         default=100, ge=1, description="Host ports an instance can reserve at once, defaults included (2.3)."
+    )
+    default_capacity_provider_strategy: CapacityProviderStrategy = Field(
+        default_factory=list,
+        description=(
+            "PutClusterCapacityProviders' default strategy: used by services and RunTasks that give neither a "
+            "launchType nor a capacityProviderStrategy (6.1)."
+        ),
     )
 
 
@@ -228,6 +290,75 @@ class ContainerStartContention(Section):
             "local engine)."
         ),
     )
+
+
+class ClusterAutoScaling(Section):
+    """Cluster auto scaling (managed scaling) beyond the capacity provider's own settings (6.2-6.4).
+
+    ECS publishes the evaluation period, the 15-datapoint scale-in and the 50% step; the
+    scale-out datapoints are observed; the PROVISIONING limit and timeout have changed
+    over time (300 in the Service Quotas table, 100 and "10 to 30 minutes" in the 2020 blog).
+    """
+
+    evaluation_period: Duration = Field(
+        default=60.0, gt=0,
+        description="ECS computes CapacityProviderReservation every minute (DG23 cluster-auto-scaling).",
+    )
+    scale_out_datapoints: int = Field(
+        default=1, ge=1,
+        description="Datapoints above targetCapacity that trigger a scale-out (OBSERVED: 'more than 100 for 1 minute', 6.3).",
+    )
+    scale_in_datapoints: int = Field(
+        default=15, ge=1,
+        description="Consecutive datapoints below targetCapacity before scale-in starts (15, DG23 cluster-auto-scaling).",
+    )
+    scale_in_max_fraction: float = Field(
+        default=0.5, gt=0, le=1,
+        description="Most of the group one scale-in step removes (50% per minute, at least one instance; 6.3).",
+    )
+    minimum_step_for_multi_az_groups: bool = Field(
+        default=False,
+        description=(
+            "The aws-sdk-ecs ManagedScaling text (docs.rs aws-sdk-ecs 0.24.0, 2023): with several instance types or "
+            "AZs ECS scales out by exactly minimumScalingStepSize, ignoring demand. Off: the developer guide's "
+            "computation (DG23 cluster-auto-scaling, 2023-06), which both the guide and the deep-dive blog describe."
+        ),
+    )
+    provisioning_timeout: Distribution = Field(
+        default_factory=lambda: Uniform(low=600, high=1800),
+        description="A task waiting in PROVISIONING for capacity stops after this ('between 10 and 30 minutes', 6.4).",
+    )
+    provisioning_limit: int = Field(
+        default=300, ge=1,
+        description="Tasks in PROVISIONING per cluster (Service Quotas: 300; 100 in the 2020 blog; 6.4, 8).",
+    )
+    managed_draining_timeout: Duration = Field(
+        default=48 * 3600.0, gt=0,
+        description=(
+            "With managedDraining, longest wait for a scaled-in instance to empty before it is terminated anyway "
+            "(INFERENCE: EC2 Auto Scaling's 48 h lifecycle-hook limit; ECS publishes none)."
+        ),
+    )
+
+
+class FargateTiming(Section):
+    """Fargate's task start and launch rate (ecs-reference 6.5, 7); start latencies are OBSERVED ranges."""
+
+    provisioning: Distribution = Field(
+        default_factory=lambda: Lognormal(median=15, sigma=0.4),
+        description=(
+            "PROVISIONING on Fargate: capacity and the task's ENI (ecssim's assumption inside the observed "
+            "1-3 min cold start, 7)."
+        ),
+    )
+    image_pull: Distribution = Field(
+        default_factory=lambda: Lognormal(median=30, sigma=0.5),
+        description="Image pull, every launch: Fargate caches no image (BP23 pull-behavior; no published figure).",
+    )
+    launch_rate: Rate = Field(
+        default=20.0, gt=0, description="Account launch token bucket refill: 20 tasks/s (throttling page, 6.5)."
+    )
+    launch_burst: int = Field(default=100, ge=1, description="Account launch token bucket size: 100 tasks (6.5).")
 
 
 class Timing(Section):
@@ -305,6 +436,12 @@ class Timing(Section):
             "2023 guide (4.6)."
         ),
     )
+    cluster_auto_scaling: ClusterAutoScaling = Field(default_factory=ClusterAutoScaling)
+    fargate: FargateTiming = Field(default_factory=FargateTiming)
+    service_auto_scaling: ServiceAutoScalingTiming = Field(
+        default_factory=ServiceAutoScalingTiming,
+        description="Alarm settings of Service Auto Scaling's target tracking (ecs-reference 11).",
+    )
     asg_replacement_delay: Distribution = Field(
         default_factory=lambda: Constant(value=0),
         description=(
@@ -364,6 +501,19 @@ class Workload(Section):
     group: str | None = Field(default=None, description="Task group (default family:<family>).")
     placement_strategy: PlacementStrategies = None
     placement_constraints: PlacementConstraints = Field(default_factory=list)
+    launch_type: Literal["EC2", "FARGATE"] | None = Field(
+        default=None,
+        description="EC2 or FARGATE; or leave it out for a capacityProviderStrategy (or the cluster's default).",
+    )
+    capacity_provider_strategy: CapacityProviderStrategy = Field(
+        default_factory=list, description="RunTask's capacity provider strategy (6.1); exclusive with launchType."
+    )
+
+    @model_validator(mode="after")
+    def _launch_type_or_strategy(self) -> Workload:
+        if self.launch_type is not None and self.capacity_provider_strategy:
+            raise ValueError("give either launchType or capacityProviderStrategy, not both (ECS refuses both)")
+        return self
 
 
 # --------------------------------------------------------------------------- scenario
@@ -385,6 +535,10 @@ class Scenario(Section):
     measure_from: Duration = Field(default=0.0, description="Statistics ignore what happens before this.")
     cluster: Cluster
     task_definitions: list[TaskDefinition] = Field(default_factory=list)
+    capacity_providers: list[CapacityProvider] = Field(
+        default_factory=list,
+        description="Auto Scaling group capacity providers (create-capacity-provider inputs), all on the cluster.",
+    )
     services: list[Service] = Field(default_factory=list)
     target_groups: list[TargetGroup] = Field(
         default_factory=list, description="Health check timing of the target groups services name (ELB defaults otherwise)."
@@ -393,6 +547,15 @@ class Scenario(Section):
     faults: list[Fault] = Field(default_factory=list)
     actions: list[Action] = Field(default_factory=list)
     timing: Timing = Field(default_factory=Timing)
+    demand: list[Demand] = Field(
+        default_factory=list, description="Load offered to REPLICA services over time (drives Service Auto Scaling)."
+    )
+    service_auto_scaling: list[ServiceAutoScaling] = Field(
+        default_factory=list, description="Service Auto Scaling: scalable targets and target tracking policies (11)."
+    )
+    prices: Prices | None = Field(
+        default=None, description="Optional USD prices for the cost table (ecssim ships none; README 'Prices and cost')."
+    )
 
     #: Folder of the scenario file (set by the loader); relative paths resolve against it.
     _base_dir: Path | None = PrivateAttr(default=None)

@@ -31,7 +31,7 @@ class LogBuilder:
                  launched: float = 0.0, active: float = 10.0) -> None:
         self.instance_az[iid] = az
         self.log.instances.append((iid, "fleet", "m5.large", az, "on-demand", cpu, memory,
-                                   launched))
+                                   launched, ""))
         common = {"instance_id": iid, "az": az}
         self.row(launched, "instance", iid, "state", to_state="REGISTERING", **common)
         self.row(active, "instance", iid, "state", from_state="REGISTERING",
@@ -85,7 +85,7 @@ class LogBuilder:
                            "service": service, "group": group, "task_definition": "web:1"}
         started_by = "service" if service else "workload:batch"
         self.log.tasks.append((tid, "web:1", "web", group, service, started_by, "EC2",
-                               "bridge", cpu, memory, "", float(created)))
+                               "bridge", cpu, memory, "", float(created), ""))
         row = self._task_row
         row(created, tid, "state", "", "PROVISIONING")
         row(created, tid, "state", "PROVISIONING", "PENDING")

@@ -66,9 +66,13 @@ def ledgers(res: ecssim.Result) -> list[str]:
         if row.event == "state":
             if row.from_state == "":
                 where[row.entity_id] = row.instance_id
-                take("cp", row)
+                if row.instance_id:  # waiting for a capacity provider's instance, or on Fargate: no ledger
+                    take("cp", row)
             elif row.to_state in CP_FREE and row.entity_id in holders["cp"][row.instance_id]:
                 drop("cp", row)
+        elif row.event == "placed":  # a task that waited in PROVISIONING got its instance
+            where[row.entity_id] = row.instance_id
+            take("cp", row)
         elif row.event == "host_acquired":
             take("host", row)
         elif row.event == "host_released":
@@ -169,7 +173,8 @@ def placement_targets(res: ecssim.Result) -> list[str]:
             status[row.entity_id] = row.to_state
             if row.to_state == "INACTIVE":
                 gone_at[row.entity_id] = row.time_s
-        elif row.entity == "task" and row.event == "state" and row.from_state == "":
+        elif row.entity == "task" and row.instance_id and (
+                (row.event == "state" and row.from_state == "") or row.event == "placed"):
             if status.get(row.instance_id) != "ACTIVE":
                 problems.append(f"{row.time_s}: {row.entity_id} placed on {row.instance_id} "
                                 f"({status.get(row.instance_id)})")
@@ -186,7 +191,7 @@ def placement_targets(res: ecssim.Result) -> list[str]:
 
 
 STOP_CODES = frozenset(("EssentialContainerExited", "ServiceSchedulerInitiated", "UserInitiated",
-                        "TaskFailedToStart", ""))
+                        "TaskFailedToStart", "TerminationNotice", ""))
 
 
 def timestamps_and_reasons(res: ecssim.Result) -> list[str]:
@@ -212,7 +217,8 @@ def timestamps_and_reasons(res: ecssim.Result) -> list[str]:
             holding.add(row.entity_id)
         elif row.event == "host_released":
             holding.discard(row.entity_id)
-        elif row.event == "state" and row.to_state in ("ACTIVATING", "RUNNING") and row.entity_id not in holding:
+        elif row.event == "state" and row.to_state in ("ACTIVATING", "RUNNING") and row.entity_id not in holding \
+                and row.instance_id:  # a Fargate task has no host ledger
             problems.append(f"{row.time_s}: {row.entity_id} {row.to_state} without the host's resources")
     return problems
 

@@ -6,7 +6,7 @@ from importlib import resources
 
 import pytest
 
-from ecssim.scenario import ecs_objects
+from ecssim.scenario import capacity_models, ecs_objects
 from ecssim.scenario.ecs_fields import (
     MODEL_SHAPES,
     build_field_table,
@@ -35,7 +35,7 @@ def test_header_records_botocore_version() -> None:
 
 @pytest.mark.parametrize("name", sorted(MODEL_SHAPES))
 def test_every_modelled_field_is_an_ecs_field(name: str) -> None:
-    model = getattr(ecs_objects, name)
+    model = getattr(ecs_objects, name, None) or getattr(capacity_models, name)
     aliases = {info.alias or field for field, info in model.model_fields.items()}
     assert aliases <= legal_fields(name)
 
