@@ -69,7 +69,7 @@ TASK_COLUMNS: tuple[str, ...] = (
     "memory_mib",  # MiB the task reserves
     "host_ports",  # static host ports, "80/tcp 443/tcp" ("" if none)
     "created_at_s",  # time the task was created (placed, or put in PROVISIONING to wait for capacity)
-    "capacity_provider",  # capacityProviderName: the provider its strategy chose ("" with a launch type)
+    "capacity_provider",  # the provider its strategy chose (FARGATE for launchType FARGATE, "" for EC2)
 )
 
 #: One row per container instance that was launched.

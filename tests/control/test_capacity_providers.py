@@ -280,3 +280,44 @@ def test_termination_protection_never_scales_in_an_instance_running_a_non_daemon
         on = tasks[(tasks.instance_id == row.instance_id) & (tasks.service != "log")]
         alive = on[(on.created_at_s <= chosen_at) & ~(on.stopped_at_s <= chosen_at)]
         assert alive.empty, f"{row.instance_id} scaled in at {chosen_at} with {alive.task_id.tolist()}"
+
+
+def test_multi_az_option_scales_out_by_exactly_the_minimum_step():
+    fleets = [{"name": "asg", "instanceType": "m5.large", "count": 1, "maxSize": 10, "launchDelay": 60,
+               "availabilityZones": ["us-east-1a", "us-east-1b"]}]
+    base = dict(count=1, desired=12, warmStart=True, scaling={"minimumScalingStepSize": 2},
+                cluster={"fleets": fleets})
+    guide = ecssim.simulate(scenario(**base), seed=1)
+    assert provider_rows(guide, "instances_needed")[0] == (60.0, 6.0)  # 10 waiting tasks need 5 instances
+    sdk = ecssim.simulate(scenario(**base, timing={"clusterAutoScaling": {"minimumStepForMultiAzGroups": True}}),
+                          seed=1)
+    assert provider_rows(sdk, "instances_needed")[0] == (60.0, 3.0)  # the SDK text: exactly the minimum step
+
+
+def test_replacements_use_the_fleets_launch_delay():
+    data = {"actions": [{"type": "terminateInstance", "at": "10m", "select": {"fleet": "asg", "count": 1}}]}
+    result = ecssim.simulate(scenario(count=2, desired=2, warmStart=True, **data), seed=1)
+    instances = result.instances.sort_values("launched_at_s")
+    replacement = instances.iloc[-1]
+    assert replacement.launched_at_s == 600.0 and replacement.registered_at_s == 660.0  # launchDelay 60
+
+
+def test_a_describe_capacity_providers_entry_pastes_in():
+    entry = {
+        "capacityProviderArn": "arn:aws:ecs:us-east-1:123456789012:capacity-provider/cp", "name": "cp",
+        "status": "ACTIVE", "updateStatus": "UPDATE_COMPLETE", "tags": [],
+        "autoScalingGroupProvider": {
+            "autoScalingGroupArn": "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:"
+                                   "0b4e2d2a-1c2b-4b5a-9f3e-123456789012:autoScalingGroupName/asg",
+            "managedScaling": {"status": "ENABLED", "targetCapacity": 90, "minimumScalingStepSize": 1,
+                               "maximumScalingStepSize": 10000, "instanceWarmupPeriod": 300},
+            "managedTerminationProtection": "DISABLED", "managedDraining": "ENABLED"}}
+    loaded = scenario(capacityProviders=[entry])
+    provider = loaded.capacity_providers[0]
+    assert provider.auto_scaling_group_provider.fleet == "asg"
+    assert provider.auto_scaling_group_provider.managed_scaling.target_capacity == 90
+    assert "capacityProviderArn" in provider.model_extra  # an ECS field ecssim does not model: ignored
+    data = scenario(raw=True)
+    data["capacityProviders"][0]["autoScalingGroupProvider"]["managedScalling"] = {}
+    with pytest.raises(ScenarioError, match="did you mean managedScaling"):
+        load_scenario_dict(data)
