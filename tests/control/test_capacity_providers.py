@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -321,3 +322,34 @@ def test_a_describe_capacity_providers_entry_pastes_in():
     data["capacityProviders"][0]["autoScalingGroupProvider"]["managedScalling"] = {}
     with pytest.raises(ScenarioError, match="did you mean managedScaling"):
         load_scenario_dict(data)
+
+
+def _waits(result) -> pd.Series:
+    """Seconds each task spent in PROVISIONING without an instance, recomputed from the events table."""
+    e = result.events
+    tasks = e[e.entity == "task"]
+    waited = tasks[(tasks.event == "state") & (tasks.to_state == "PROVISIONING") & (tasks.instance_id == "")]
+    placed = tasks[tasks.event == "placed"].set_index("entity_id").time_s
+    return placed.reindex(waited.entity_id).to_numpy() - waited.time_s.to_numpy()
+
+
+def test_spare_capacity_shortens_the_wait_when_traffic_doubles():
+    """The shipped diurnal scenario (Service Auto Scaling on a demand curve doubling at 09:00, on a
+    capacity provider): with targetCapacity 80 fewer tasks wait for instances, and less demand is
+    unserved, than with 100 -- at the price of more instance-hours."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scenarios" / "diurnal-web-capacity-provider.yaml"
+    outcomes = {}
+    for target in (100, 80):
+        data = ecssim.load_scenario(path).model_dump(by_alias=True, exclude_unset=True)
+        data["capacityProviders"][0]["autoScalingGroupProvider"]["managedScaling"]["targetCapacity"] = target
+        result = ecssim.simulate(load_scenario_dict(data, base_dir=path.parent), seed=0)
+        waits = _waits(result)
+        summary = result.summary()
+        outcomes[target] = (len(waits), float(np.nanmax(waits)) if len(waits) else 0.0,
+                            summary["demand_unserved_pct"], summary["cost_usd"])
+    (n100, longest100, unserved100, cost100), (n80, longest80, unserved80, cost80) = outcomes[100], outcomes[80]
+    assert n100 > 10 and n80 < n100 and longest80 < longest100
+    assert 60 < longest100 < 600  # launch, boot and registration (about 60 s) plus waiting for the evaluations
+    assert unserved80 < unserved100 and cost80 > cost100
