@@ -568,10 +568,15 @@ def docker_validate(scenario_file: Path, timing_file: Path, out: Path, factor: f
     from .docker.compare import validate
     from .docker.output import check_new_folder
     from .scenario import read_timing_file
+    from .scenario.checks import fargate_requesters
 
     with _exit_status(debug, _docker_errors()):
         check_new_folder(out)
         scenario = load_scenario(scenario_file)
+        on_fargate = fargate_requesters(scenario)
+        if on_fargate:
+            _fail(f"{scenario_file}: {', '.join(on_fargate)} run on Fargate; the Docker-backed validation runs tasks "
+                  "on (virtual) container instances only: give them launchType EC2 or an EC2 capacity provider", 2)
         calibration = read_timing_file(timing_file)
         client = connect()
         click.echo(f"validating {scenario.name}: {real_runs} real run(s) at {factor:g} wall s per simulated s, "

@@ -153,6 +153,14 @@ def _runs_on_fargate(scenario: Scenario, launch_type: str | None, items: list) -
     return bool(items) and items[0].capacity_provider in FARGATE_PROVIDERS
 
 
+def fargate_requesters(scenario: Scenario) -> list[str]:
+    """Paths of the services and workloads that run on Fargate (``services[0]``, ...)."""
+    found = [f"services[{i}]" for i, s in enumerate(scenario.services)
+             if _runs_on_fargate(scenario, s.launch_type, s.capacity_provider_strategy)]
+    return found + [f"workloads[{i}]" for i, w in enumerate(scenario.workloads)
+                    if _runs_on_fargate(scenario, w.launch_type, w.capacity_provider_strategy)]
+
+
 def _check_fargate(scenario: Scenario, errors: Problems) -> None:
     """Task definitions run on Fargate must be Fargate-compatible: awsvpc and a valid task size (6.5)."""
     users = [(f"services[{i}]", s.task_definition, s.launch_type, s.capacity_provider_strategy)

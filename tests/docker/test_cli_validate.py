@@ -43,6 +43,16 @@ def test_no_engine_exits_2_with_how_to_start_one(tmp_path: Path, timing_file: Pa
     assert "Traceback" not in result.output and not out.exists()
 
 
+def test_a_fargate_scenario_is_refused_before_any_engine_is_used(tmp_path: Path, timing_file: Path) -> None:
+    fargate = ROOT / "scenarios" / "fargate-vs-ec2-cost.yaml"
+    out = tmp_path / "v"
+    result = CliRunner().invoke(main, ["docker-validate", str(fargate), "--timing", str(timing_file),
+                                       "--out", str(out)], env={"DOCKER_HOST": f"unix://{tmp_path}/missing.sock"})
+    assert result.exit_code == 2, result.output
+    assert "services[1] run on Fargate" in result.output and "Traceback" not in result.output
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(("args", "expected"), [
     (["--sim-replications", "5"], "x>=20"),
     (["--time-scale", "0"], "x>0"),
