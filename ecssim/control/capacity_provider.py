@@ -49,6 +49,11 @@ from ..placement.scale_out import (
     target_size,
 )
 
+#: Placement failure reason when the provider has no ACTIVE instance at all (ECS's message:
+#: "No Container Instances were found in your capacity provider.").
+NO_PROVIDER_INSTANCES = "NO_CAPACITY_PROVIDER_INSTANCES"
+NO_PROVIDER_INSTANCES_TEXT = "No Container Instances were found in your capacity provider."
+
 
 def timeout_reason(provider: str) -> str:
     """stoppedReason of a task that waited in PROVISIONING too long (ecssim's wording)."""
@@ -88,6 +93,11 @@ class CapacityProviderRuntime:
     def can_wait(self) -> bool:
         """A task that fits nowhere may wait here (managed scaling, cluster PROVISIONING limit not reached)."""
         return self.managed and self.plane.waiting_count < self.settings.provisioning_limit
+
+    def has_active_instance(self) -> bool:
+        """Some instance of the group is ACTIVE (registered and not draining)."""
+        view = self.world.cluster.view
+        return any(bool(view.active[slot]) for slot in self.asg.slots)
 
     def wait(self, task: Task) -> None:
         """``task`` (already recorded PROVISIONING, no instance) waits for capacity."""

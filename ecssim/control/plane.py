@@ -36,6 +36,7 @@ from ..model.task import (
 )
 from ..placement import place
 from ..placement.single import place_on
+from .capacity_provider import NO_PROVIDER_INSTANCES
 from .health import HealthMonitor, HealthRules
 from .provider_split import choose_provider
 from .service import DRAIN
@@ -97,9 +98,13 @@ class ControlPlane:
             decision = place(spec.demand, view, strategies, constraints, group, rng)
         else:
             decision = self.explain.place(self, spec, group, service, started_by, strategies, constraints, rng)
-        if decision.instance < 0 and provider is not None and provider.can_wait():
-            return self._create_waiting(spec, group, service, started_by, duration, provider,
-                                        (strategies, constraints, rng)), decision
+        if decision.instance < 0 and provider is not None:
+            if provider.can_wait():
+                return self._create_waiting(spec, group, service, started_by, duration, provider,
+                                            (strategies, constraints, rng)), decision
+            if not provider.has_active_instance():
+                decision.reason = NO_PROVIDER_INSTANCES
+                decision.closest = -1
         return self._create(decision, spec, group, service, started_by, duration, provider)
 
     def launch_on(self, slot: int, spec, group: str, service, started_by: str,  # noqa: ANN001

@@ -102,6 +102,7 @@ from ..model.timers import call_later
 from ..placement import choose_tasks_to_stop, unable_to_place_message
 from ..placement.pipeline import check_masks
 from ..placement.single import eligible_slots
+from .capacity_provider import NO_PROVIDER_INSTANCES, NO_PROVIDER_INSTANCES_TEXT
 from .deployment import (
     ACTIVE,
     COMPLETED,
@@ -501,6 +502,9 @@ class ServiceScheduler:
         now = self.env.now
         if decision.reason == CAPACITY_UNAVAILABLE:
             message = f"service {self.name} was unable to place a task. Reason: {CAPACITY_UNAVAILABLE_TEXT}."
+        elif decision.reason == NO_PROVIDER_INSTANCES:
+            message = (f"service {self.name} was unable to place a task because no container instance met all of "
+                       f"its requirements. Reason: {NO_PROVIDER_INSTANCES_TEXT}")
         else:
             message = unable_to_place_message(self.name, decision, self.plane.cluster.view)
         last = self.last_unable

@@ -353,3 +353,12 @@ def test_spare_capacity_shortens_the_wait_when_traffic_doubles():
     assert n100 > 10 and n80 < n100 and longest80 < longest100
     assert 60 < longest100 < 600  # launch, boot and registration (about 60 s) plus waiting for the evaluations
     assert unserved80 < unserved100 and cost80 > cost100
+
+
+def test_a_provider_without_instances_gives_ecs_message():
+    result = ecssim.simulate(scenario(count=0, desired=2, duration="5m", scaling={"status": "DISABLED"}), seed=1)
+    assert set(result.placement_failures.reason) == {"NO_CAPACITY_PROVIDER_INSTANCES"}
+    events = result.service_events
+    message = events[events.kind == "unable_to_place"].message.iloc[0]
+    assert message == ("service web was unable to place a task because no container instance met all of its "
+                       "requirements. Reason: No Container Instances were found in your capacity provider.")
