@@ -149,13 +149,13 @@ def _extra_files(result, plots: bool, with_report: bool, animation: bool,  # noq
 
             names.append(save_animation(result, folder / ANIMATION_FILE).name)
         if with_report:
-            from .analysis.plots import STANDARD_FIGURES
+            from .analysis.plots import figure_names
             from .analysis.report import figure_file, write_report
 
             # With --plots too, the report writes the PNGs it embeds: each figure drawn once.
             report = write_report(result, folder, save_figures=plots)
             if plots:
-                names.extend(figure_file(name) for name in STANDARD_FIGURES)
+                names.extend(figure_file(name) for name in figure_names(result))
             names.append(report.name)
         return names
 

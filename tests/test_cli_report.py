@@ -12,7 +12,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from ecssim.analysis.plots import STANDARD_FIGURES
+from ecssim.analysis import load_result
+from ecssim.analysis.plots import STANDARD_FIGURES, figure_names
 from ecssim.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +54,9 @@ def test_run_with_plots_and_report_writes_them_inside_the_folder(tmp_path: Path)
     out = tmp_path / "out"
     result = invoke("run", DEMO, "--out", out, "--plots", "--report")
     assert result.exit_code == 0, result.output
-    pngs = [f"{name}.png" for name in STANDARD_FIGURES]
+    pngs = [f"{name}.png" for name in figure_names(load_result(out))]
+    assert len(pngs) == len(STANDARD_FIGURES) - 2  # the demo has no capacity provider or demand curve
+    assert not (out / "scaling.png").exists() and not (out / "demand.png").exists()
     for name in [*pngs, "report.html"]:
         assert (out / name).is_file(), name
         assert name in files_listed(out), name
@@ -85,7 +88,7 @@ def test_report_command_on_a_run_folder(tmp_path: Path) -> None:
     assert written.exit_code == 0, written.output
     assert written.output.strip() == f"report written to {out / 'report.html'}"
     text = (out / "report.html").read_text(encoding="utf-8")
-    assert text.count("<img ") == len(STANDARD_FIGURES) and 'data-table="events"' in text
+    assert text.count("<img ") == len(figure_names(load_result(out))) and 'data-table="events"' in text
     assert "report.html" in files_listed(out)
     again = invoke("report", out)
     assert again.exit_code == 2 and "--force" in again.output and "Traceback" not in again.output

@@ -51,6 +51,7 @@ def test_the_notebooks_exist() -> None:
         "02-capacity-planning.ipynb",
         "03-failures-and-recovery.ipynb",
         "04-simulation-vs-docker.ipynb",
+        "05-capacity-providers-and-cost.ipynb",
     ]
 
 

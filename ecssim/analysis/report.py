@@ -2,7 +2,8 @@
 
 ``write_report(result, folder)`` renders the scenario's name and description, what produced
 the run (seed, replication, window, start time, library versions), every summary metric, the
-standard figures (:func:`ecssim.analysis.plots.standard_figures`, embedded as PNG), and the
+standard figures (:func:`ecssim.analysis.plots.standard_figures`, embedded as PNG; ``scaling``
+and ``demand`` only when the run has capacity providers or demand curves), and the
 first rows of each table with a relative link to its file beside the report. The page
 needs no network and no script, so it can be mailed or attached to a ticket as it is.
 
@@ -56,6 +57,10 @@ CAPTIONS = {
     "availability": "Share of the measurement window each service had at least its desired count "
                     "(and at least its minimum healthy count) of healthy tasks. The headline "
                     "service availability counts RUNNING tasks, so it can be higher.",
+    "scaling": "Per capacity provider: DesiredCapacity (grey band, ▲ scale-out, ▼ scale-in), instances "
+               "in service (N), registered and needed (M), and its tasks waiting in PROVISIONING and running.",
+    "demand": "Per service: the demand curve against what its RUNNING tasks reserve, the unserved part "
+              "shaded red, and its running tasks below.",
 }
 _MARKER_PREFIX = f'<meta name="generator" content="{GENERATOR}'
 DPI = 110  # as ecssim.analysis.plots.SAVE_DPI: an embedded image equals its --plots file

@@ -1,9 +1,11 @@
-"""Figures of one run: capacity, tasks, placements, utilisation, recovery and availability.
+"""Figures of one run: capacity, tasks, placements, utilisation, recovery, availability, scaling, demand.
 
 Every function takes a :class:`~ecssim.analysis.result.Result` and returns a matplotlib
 Figure (never shows it); ``result.plot`` offers the same figures as methods.
 :func:`standard_figures` builds the standard set and :func:`save_plots` writes it to a
-folder, one file per figure. Importing this package imports matplotlib's pyplot, so
+folder, one file per figure; both leave out the figures whose data the run lacks
+(:data:`OPTIONAL_FIGURES`: ``scaling`` without capacity providers, ``demand`` without demand
+curves), see :func:`figure_names`. Importing this package imports matplotlib's pyplot, so
 ``ecssim`` imports it only on first use (``Result.plot``).
 """
 
@@ -21,6 +23,7 @@ from ecssim.analysis.plots.accessor import ResultPlots
 from ecssim.analysis.plots.animation import animate, save_animation
 from ecssim.analysis.plots.capacity import capacity
 from ecssim.analysis.plots.recovery import availability, recovery
+from ecssim.analysis.plots.scaling import demand, provider_names, scaling
 from ecssim.analysis.plots.tasks import tasks
 from ecssim.analysis.plots.timeline import gantt
 from ecssim.analysis.plots.utilisation import fragmentation, heatmap
@@ -37,9 +40,17 @@ _STANDARD: dict[str, Callable[[Result], Figure]] = {
     "fragmentation": fragmentation,
     "recovery": recovery,
     "availability": availability,
+    "scaling": scaling,
+    "demand": demand,
 }
 #: Names of the standard figures, in order (also their file names in :func:`save_plots`).
 STANDARD_FIGURES: tuple[str, ...] = tuple(_STANDARD)
+#: Figures drawn only when the run has their data: name -> test on the result. Called directly
+#: (``result.plot.scaling()``) they say instead that the run has nothing to show.
+OPTIONAL_FIGURES: dict[str, Callable[[Result], bool]] = {
+    "scaling": lambda result: bool(provider_names(result.capacity)),
+    "demand": lambda result: not result.demand.empty,
+}
 #: Resolution of saved raster figures (dots per inch).
 SAVE_DPI = 110
 ANIMATION_FILE = "animation.gif"
@@ -52,13 +63,19 @@ def plot_function(name: str) -> Callable[..., Figure]:
     return _STANDARD[name]
 
 
+def figure_names(result: Result) -> list[str]:
+    """The standard figures that apply to ``result``, in :data:`STANDARD_FIGURES` order: all of
+    them but the :data:`OPTIONAL_FIGURES` whose data the run lacks."""
+    return [name for name in STANDARD_FIGURES if name not in OPTIONAL_FIGURES or OPTIONAL_FIGURES[name](result)]
+
+
 def standard_figures(result: Result) -> dict[str, Figure]:
-    """The standard figures of ``result`` by name, in :data:`STANDARD_FIGURES` order.
+    """The standard figures of ``result`` by name (those of :func:`figure_names`, in order).
 
     Each is a new open Figure, made with the plot's default options; close them
     (``plt.close(fig)``) when done.
     """
-    return {name: plot_function(name)(result) for name in STANDARD_FIGURES}
+    return {name: plot_function(name)(result) for name in figure_names(result)}
 
 
 def _check_format(fmt: str) -> None:
@@ -68,7 +85,8 @@ def _check_format(fmt: str) -> None:
 
 
 def save_plots(result: Result, folder: str | Path, *, fmt: str = "png", animation: bool = False) -> list[Path]:
-    """Write each standard figure to ``folder/<name>.<fmt>`` (and ``animation.gif`` if asked).
+    """Write each standard figure of :func:`figure_names` to ``folder/<name>.<fmt>`` (and
+    ``animation.gif`` if asked).
 
     Figures are built, saved and closed one at a time. Returns the paths written, in order.
     """
@@ -76,7 +94,7 @@ def save_plots(result: Result, folder: str | Path, *, fmt: str = "png", animatio
     _check_format(fmt)
     out.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
-    for name in STANDARD_FIGURES:
+    for name in figure_names(result):
         fig = plot_function(name)(result)
         try:
             path = out / f"{name}.{fmt}"
@@ -91,12 +109,15 @@ def save_plots(result: Result, folder: str | Path, *, fmt: str = "png", animatio
 
 __all__ = [
     "ANIMATION_FILE",
+    "OPTIONAL_FIGURES",
     "SAVE_DPI",
     "STANDARD_FIGURES",
     "ResultPlots",
     "animate",
     "availability",
     "capacity",
+    "demand",
+    "figure_names",
     "fragmentation",
     "gantt",
     "heatmap",
@@ -104,6 +125,7 @@ __all__ = [
     "recovery",
     "save_animation",
     "save_plots",
+    "scaling",
     "standard_figures",
     "tasks",
 ]

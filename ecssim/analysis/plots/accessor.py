@@ -32,7 +32,7 @@ class ResultPlots:
 
     def __repr__(self) -> str:
         return ("<ResultPlots: capacity, tasks, gantt, heatmap, fragmentation, recovery, availability, "
-                "animation, save_animation, all>")
+                "scaling, demand, animation, save_animation, all>")
 
     def capacity(self, *, by: str = "az", resources: Sequence[str] = ("cpu", "memory")) -> Figure:
         """Registered vs reserved CPU and memory over time (:func:`~ecssim.analysis.plots.capacity.capacity`)."""
@@ -76,6 +76,18 @@ class ResultPlots:
 
         return availability(self._result)
 
+    def scaling(self, *, providers: Sequence[str] | None = None) -> Figure:
+        """Cluster auto scaling per capacity provider (:func:`~ecssim.analysis.plots.scaling.scaling`)."""
+        from ecssim.analysis.plots.scaling import scaling
+
+        return scaling(self._result, providers=providers)
+
+    def demand(self, *, services: Sequence[str] | None = None) -> Figure:
+        """Each service's demand against its capacity (:func:`~ecssim.analysis.plots.scaling.demand`)."""
+        from ecssim.analysis.plots.scaling import demand
+
+        return demand(self._result, services=services)
+
     def animation(self, **options: Any) -> FuncAnimation:
         """The cluster's placements as an animation (``ecssim.analysis.plots.animation.animate``).
 
@@ -92,7 +104,7 @@ class ResultPlots:
         return save_animation(self._result, path, **options)
 
     def all(self) -> dict[str, Figure]:
-        """Every standard figure by name (:func:`ecssim.analysis.plots.standard_figures`)."""
+        """Every standard figure that applies to the run, by name (:func:`ecssim.analysis.plots.standard_figures`)."""
         from ecssim.analysis.plots import standard_figures
 
         return standard_figures(self._result)

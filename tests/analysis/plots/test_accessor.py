@@ -13,7 +13,9 @@ from matplotlib.figure import Figure
 import ecssim.analysis.plots as plots
 from ecssim.analysis.plots import STANDARD_FIGURES, ResultPlots, save_plots, standard_figures
 
-NAMES = ["capacity", "tasks", "gantt", "heatmap", "fragmentation", "recovery", "availability"]
+NAMES = ["capacity", "tasks", "gantt", "heatmap", "fragmentation", "recovery", "availability", "scaling", "demand"]
+#: The figures of a run without capacity providers and demand (the fixtures here): scaling and demand are left out.
+ALWAYS = NAMES[:-2]
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -50,7 +52,8 @@ def test_methods_pass_their_options_on(small_result):
 
 def test_all_gives_the_standard_figures_in_order(small_result):
     figures = small_result.plot.all()
-    assert list(figures) == NAMES == list(STANDARD_FIGURES)
+    assert list(STANDARD_FIGURES) == NAMES
+    assert list(figures) == ALWAYS == plots.figure_names(small_result)
     assert all(isinstance(f, Figure) and title_of(f) for f in figures.values())
     for fig in figures.values():
         plt.close(fig)
@@ -59,7 +62,7 @@ def test_all_gives_the_standard_figures_in_order(small_result):
 @pytest.mark.parametrize("fixture", ["empty_result", "no_fault_result"])
 def test_standard_figures_never_fail_on_sparse_runs(request, fixture):
     figures = standard_figures(request.getfixturevalue(fixture))
-    assert list(figures) == NAMES
+    assert list(figures) == ALWAYS
     for fig in figures.values():
         assert title_of(fig)
         plt.close(fig)
@@ -70,7 +73,7 @@ def test_save_plots_writes_one_png_per_figure_and_closes_them(small_result, tmp_
     monkeypatch.setattr(plots, "save_animation", lambda result, path: full(result, path, frames=3))  # fast
     open_before = plt.get_fignums()
     paths = save_plots(small_result, tmp_path / "plots", animation=True)
-    assert paths == [tmp_path / "plots" / f"{name}.png" for name in NAMES] + [tmp_path / "plots" / "animation.gif"]
+    assert paths == [tmp_path / "plots" / f"{name}.png" for name in ALWAYS] + [tmp_path / "plots" / "animation.gif"]
     assert all(p.read_bytes().startswith(PNG) for p in paths[:-1])
     assert paths[-1].read_bytes().startswith(b"GIF8")
     assert plt.get_fignums() == open_before
@@ -78,7 +81,7 @@ def test_save_plots_writes_one_png_per_figure_and_closes_them(small_result, tmp_
 
 def test_save_plots_other_format_and_bad_format(empty_result, tmp_path):
     paths = save_plots(empty_result, tmp_path, fmt="svg")
-    assert [p.name for p in paths] == [f"{name}.svg" for name in NAMES]
+    assert [p.name for p in paths] == [f"{name}.svg" for name in ALWAYS]
     assert paths[0].read_text(encoding="utf-8").lstrip().startswith("<?xml")
     with pytest.raises(ValueError, match="unsupported figure format 'bmp'"):
         save_plots(empty_result, tmp_path / "nothing", fmt="bmp")
