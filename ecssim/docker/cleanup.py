@@ -6,7 +6,9 @@ labels, read back, say ``ecssim.managed=true`` (and the run id asked for), so a 
 ecssim did not create is never touched. :func:`cleaning_up` wraps a run: its containers are
 removed when the block ends, normally, on an error, on Ctrl-C (KeyboardInterrupt) or on
 SIGTERM, which it turns into ``SystemExit(143)`` so that the clean-up runs too. Containers
-created by an API call interrupted half-way carry the labels already, so they are found too.
+created by an API call interrupted half-way carry the labels already, so they are found too;
+after an interruption the clean-up keeps looking for a short while (:data:`SETTLE_WINDOW_S`),
+since the engine may finish a create call the client gave up on.
 ``ecssim docker-cleanup`` calls :func:`cleanup` for the leftovers of a run that was killed
 outright (SIGKILL, power loss).
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -94,12 +97,37 @@ def cleaning_up(client: docker.DockerClient, run_id: str) -> Iterator[str]:
     """
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if in_main else None
+    cut_short = False
     try:
         yield run_id
+    except BaseException:
+        cut_short = True
+        raise
     finally:
         try:
             with _signals_deferred():
                 cleanup(client, run_id)
+                if cut_short:
+                    _settle(client, run_id)
         finally:
             if in_main:
                 signal.signal(signal.SIGTERM, previous)
+
+
+#: After an interrupted block, how long to keep looking for a container whose create call was
+#: cut short on the client's side but still completes in the engine, and how often.
+SETTLE_WINDOW_S = 3.0
+SETTLE_POLL_S = 0.25
+
+
+def _settle(client: docker.DockerClient, run_id: str) -> None:
+    """Remove the run's containers until two listings in a row find none (at most ``SETTLE_WINDOW_S``).
+
+    Ctrl-C during a create call stops the client, not the engine: the container may appear
+    after the first clean-up listed the run's containers.
+    """
+    deadline = time.monotonic() + SETTLE_WINDOW_S
+    quiet = 0
+    while quiet < 2 and time.monotonic() < deadline:
+        time.sleep(SETTLE_POLL_S)
+        quiet = quiet + 1 if not cleanup(client, run_id) else 0
