@@ -301,6 +301,12 @@ def load_result(path: str | Path) -> Result:
         raise output.OutputFolderError(f"{folder} is not an ecssim result folder")
     fmt = provenance.get("format", "csv")
     start_time = provenance.get("start_time") or None
+    missing = [name for name in TABLE_NAMES if not (folder / f"{name}.{fmt}").exists()]
+    if missing:
+        raise output.OutputFolderError(
+            f"{folder} has no {', '.join(f'{name}.{fmt}' for name in missing)}: it was written by ecssim "
+            f"{provenance.get('ecssim_version', 'of an older version')}, before these tables existed; run its "
+            "scenario again (scenario.json in the folder) to get them")
     tables = {name: output.read_table(folder, name, fmt, start_time) for name in TABLE_NAMES}
     scenario = json.loads((folder / SCENARIO_FILE).read_text(encoding="utf-8"))
     result = Result(

@@ -202,6 +202,14 @@ def test_load_refuses_a_foreign_folder(tmp_path):
         load_result(tmp_path)
 
 
+def test_load_names_the_tables_an_older_folder_lacks(tmp_path):
+    folder = tmp_path / "run"
+    make_result(start_time=None).save(folder)
+    (folder / "cost.csv").unlink()
+    with pytest.raises(OutputFolderError, match=r"has no cost\.csv: it was written by ecssim .* run its scenario again"):
+        load_result(folder)
+
+
 def test_csv_bytes_do_not_depend_on_hash_seed(tmp_path):
     """Two fresh processes with different PYTHONHASHSEED write identical folders."""
     import os
