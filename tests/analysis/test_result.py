@@ -202,7 +202,7 @@ def test_load_refuses_a_foreign_folder(tmp_path):
         load_result(tmp_path)
 
 
-def test_load_names_the_tables_an_older_folder_lacks(tmp_path):
+def test_load_names_the_tables_an_older_folder_lacks(tmp_path, make_result):
     folder = tmp_path / "run"
     make_result(start_time=None).save(folder)
     (folder / "cost.csv").unlink()
