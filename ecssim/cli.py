@@ -1,5 +1,5 @@
 """The ``ecssim`` command line: run, report, validate, schema, explain, headroom, sweep, plan,
-docker-calibrate, docker-validate and docker-cleanup.
+docker-calibrate, docker-validate, docker-cleanup and fit-timing.
 
 ``run --out DIR`` writes a result folder; ``--plots`` adds the standard figures as PNG files
 and ``--report`` a self-contained ``report.html``, both written inside the folder before it
@@ -633,6 +633,73 @@ def docker_cleanup(run_id: str | None, debug: bool) -> None:
 def schema(indent: int) -> None:
     """Print the JSON Schema of the scenario format (for editor completion)."""
     click.echo(json.dumps(scenario_json_schema(), indent=indent))
+
+
+@main.command("fit-timing")
+@click.argument("events_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Timing file to write (a timing: section for `ecssim run --timing`).")
+@click.option("--force", is_flag=True, help="Replace a timing file that fit-timing wrote before.")
+@click.option("--min-samples", "min_samples", type=click.IntRange(min=2), default=20, show_default=True,
+              help="Fewest samples a field is fitted from; a field with fewer keeps the scenario's own.")
+def fit_timing(events_file: Path, out: Path, force: bool, min_samples: int) -> None:
+    """Fit image pull, container start and container stop latencies to ECS task state-change
+    events (EventBridge 'ECS Task State Change', JSON lines or a JSON array); write a `timing:`
+    section for scenarios."""
+    from .fit import EventFileError, check_target, fit_events, write_timing
+
+    try:
+        check_target(out, force)
+        fitted = fit_events(events_file, min_samples=min_samples)
+        written = write_timing(fitted, out, force=force)
+    except EventFileError as error:
+        _fail(str(error))
+    except OSError as error:
+        _fail(f"{out}: cannot write: {error.strerror or error}")
+    click.echo("\n".join(fitted.header()))
+    click.echo(fitted.candidates_text())
+    click.echo(f"written: {written}")
+
+
+@main.command("convert-trace")
+@click.argument("source", type=click.Choice(["alibaba", "google2011"]))
+@click.argument("input_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Core-format trace CSV to write (README \"Trace format\").")
+@click.option("--machine-memory", "machine_memory_mib", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="MiB that a normalised memory of 1.0 stands for (alibaba default: 393216, an assumption; "
+                   "required for google2011).")
+@click.option("--machine-cores", "machine_cores", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Cores that a normalised CPU request of 1.0 stands for (google2011 only; required there).")
+@click.option("--start", type=float, default=None, help="Keep rows from this source time on (seconds).")
+@click.option("--end", type=float, default=None, help="Keep rows before this source time (seconds).")
+@click.option("--rows", "row_range", default=None, help="Keep input rows A:B (0-based, B excluded) instead.")
+@click.option("--family", default=None, help="Task definition family written in a family column.")
+@click.option("--unfinished", type=click.Choice(["drop", "trace-end"]), default="drop", show_default=True,
+              help="google2011: a run with no end event is dropped or lasts to the input's last event.")
+@click.option("--force", is_flag=True, help="Replace an existing core-format trace file.")
+def convert_trace(source: str, input_file: Path, out: Path, machine_memory_mib: float | None,
+                  machine_cores: float | None, start: float | None, end: float | None, row_range: str | None,
+                  family: str | None, unfinished: str, force: bool) -> None:
+    """Convert a public trace (SOURCE: alibaba or google2011) into the core's RunTask trace format."""
+    from . import trace_convert as tc
+
+    if out.exists() and (not force or not tc.is_core_trace(out)):
+        _fail(f"{out} exists; use --force to replace it" if not force else
+              f"{out} is not a core-format trace; refusing to replace it, even with --force")
+    if row_range is not None and (start is not None or end is not None):
+        _fail("give --rows or --start/--end, not both")
+    if source == "google2011" and (machine_cores is None or machine_memory_mib is None):
+        _fail("google2011 needs --machine-cores and --machine-memory (the trace does not publish them)")
+    try:
+        trace = tc.convert_file(source, input_file, machine_memory_mib=machine_memory_mib,
+                                machine_cores=machine_cores, start_s=start, end_s=end, row_range=row_range,
+                                family=family, unfinished=unfinished)
+    except (OSError, ValueError, KeyError) as error:
+        _fail(f"{input_file}: cannot convert: {error}")
+    tc.write_trace(trace, out)
+    dropped = "".join(f", {key} {value}" for key, value in sorted(trace.attrs.items()))
+    click.echo(f"written {out}: {len(trace)} rows, {int(trace['count'].sum())} tasks{dropped}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -111,7 +111,9 @@ class World:
 
     # ------------------------------------------------------------------ lookups
     def spec_for(self, reference: str) -> TaskSpec:
-        """The task definition a ``family`` or ``family:revision`` reference names."""
+        """The task definition a ``family``, ``family:revision`` or task-definition ARN reference names."""
+        if reference.startswith("arn:"):
+            reference = reference.rsplit("task-definition/", 1)[-1]
         if reference in self._specs:
             return self._specs[reference]
         return self._latest[reference]

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from .checks import check_scenario
 from .ecs_objects import FILE_CONTEXT_KEY, EcsModel
 from .errors import Issue, ScenarioError, issues_from_validation_error
+from .includes import Expansion, expand_includes
 from .models import Scenario, Timing
 
 #: Largest scenario file ecssim reads; a guard against pasting a trace in by mistake.
@@ -120,17 +121,27 @@ def read_scenario_data(path: str | Path) -> dict[str, Any]:
 
 def _build(data: dict[str, Any], source: str, base_dir: str | Path | None) -> tuple[Scenario, list[str]]:
     """Validate ``data`` into a Scenario and run the checks; returns it and its warnings."""
+    return _build_expanded(data, source, base_dir)[:2]
+
+
+def _build_expanded(
+    data: dict[str, Any], source: str, base_dir: str | Path | None
+) -> tuple[Scenario, list[str], Expansion]:
+    """Expand file includes, validate ``data`` into a Scenario and run the checks; returns it, its
+    warnings and the expansion (which maps paths of included objects back to their files)."""
     if not isinstance(data, dict):
         raise ScenarioError.single(source, f"the top level must be a mapping, got a {type(data).__name__}")
+    expansion = expand_includes(data, source, base_dir)
+    data = expansion.data
     try:
         scenario = Scenario.model_validate(data, by_name=False, context={FILE_CONTEXT_KEY: True})
     except ValidationError as exc:
-        raise ScenarioError(issues_from_validation_error(exc, Scenario, source)) from None
+        raise ScenarioError(expansion.issues(issues_from_validation_error(exc, Scenario, source))) from None
     scenario._base_dir = Path(base_dir).resolve() if base_dir is not None else None
     errors, warnings = check_scenario(scenario)
     if errors:
-        raise ScenarioError([Issue(source, path, message) for path, message in errors])
-    return scenario, warnings
+        raise ScenarioError(expansion.issues([Issue(source, path, message) for path, message in errors]))
+    return scenario, [expansion.attribute(warning) for warning in warnings], expansion
 
 
 def load_scenario_dict(
@@ -232,8 +243,9 @@ def ignored_fields(model: BaseModel, path: str = "") -> list[str]:
 def validate_file(path: str | Path) -> ValidationReport:
     """Load and check a scenario file; raises :class:`ScenarioError` on any error."""
     data = read_scenario_data(path)
-    scenario, warnings = _build(data, str(path), Path(path).parent)
-    return ValidationReport(str(path), scenario, ignored_fields(scenario), warnings)
+    scenario, warnings, expansion = _build_expanded(data, str(path), Path(path).parent)
+    ignored = [expansion.attribute(field_path) for field_path in ignored_fields(scenario)]
+    return ValidationReport(str(path), scenario, ignored, warnings)
 
 
 def scenario_json_schema() -> dict[str, Any]:
