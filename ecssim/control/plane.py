@@ -108,13 +108,14 @@ class ControlPlane:
         return self._create(decision, spec, group, service, started_by, duration, provider)
 
     def launch_on(self, slot: int, spec, group: str, service, started_by: str,  # noqa: ANN001
-                  constraints) -> tuple[Task | None, object]:
-        """Place one DAEMON task on ``slot`` (every check as ``place``); ``(None, decision)`` if it does not fit."""
+                  constraints, duration: float = math.inf) -> tuple[Task | None, object]:
+        """Place one task on ``slot`` (a DAEMON task, or an initial task where a snapshot found it; every
+        check as ``place``); ``(None, decision)`` if it does not fit."""
         if self.explain is None:
             decision = place_on(spec.demand, self.cluster.view, slot, constraints, group)
         else:
             decision = self.explain.place_on(self, spec, slot, group, service, started_by, constraints)
-        return self._create(decision, spec, group, service, started_by, math.inf)
+        return self._create(decision, spec, group, service, started_by, duration)
 
     def _create_waiting(self, spec, group: str, service, started_by: str, duration: float, provider,  # noqa: ANN001
                         request: tuple) -> Task:

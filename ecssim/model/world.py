@@ -6,6 +6,7 @@ Build, run and collect are separate steps (``World``, ``Simulation.run_until``,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -213,6 +214,7 @@ class World:
         for daemon in self.plane.daemons():
             daemon.reconcile()
         if self.scenario.warm_start:
+            self._place_initial_tasks()
             self._warm_start_services()
         self.plane.warm_starting = False
         for service in self.plane.services.values():
@@ -230,10 +232,26 @@ class World:
 
         return rules
 
+    def _place_initial_tasks(self) -> None:
+        """``initialTasks``: tasks RUNNING at t=0 on the instance a snapshot found them on (no placement
+        decision beyond the fit check; one that does not fit is a placement failure, as any)."""
+        rng = self.streams.get("initial-tasks", "durations")
+        for item in self.scenario.initial_tasks:
+            spec = self.spec_for(item.task_definition)
+            slot = self.asgs[item.fleet].slots[item.instance]
+            service = self.plane.services[item.service] if item.service is not None else None
+            group = service.group if service is not None else (item.group or f"family:{spec.family}")
+            for _ in range(item.count):
+                duration = item.duration.sample(rng) if item.duration is not None else math.inf
+                task, decision = self.plane.launch_on(slot, spec, group, service, "warmStart", (), duration)
+                if task is None and service is not None:
+                    service._placement_failed(decision)
+
     def _warm_start_services(self) -> None:
-        """Place every service's desired tasks RUNNING at t=0, round-robin over the services."""
+        """Place every service's desired tasks RUNNING at t=0 (beyond its initial tasks), round-robin over
+        the services."""
         services = [s for s in self.plane.services.values() if s.kind == "REPLICA"]
-        remaining = {s.name: s.desired for s in services}
+        remaining = {s.name: max(s.desired - len(s.live), 0) for s in services}
         while any(remaining.values()):
             for service in services:
                 if remaining[service.name] == 0:

@@ -75,6 +75,7 @@ def check_scenario(scenario: Scenario) -> tuple[Problems, list[str]]:
     _check_service_auto_scaling(scenario, errors)
     _check_capacity_providers(scenario, errors)
     _check_fargate(scenario, errors)
+    _check_initial_tasks(scenario, errors)
     _check_prices(scenario, errors)
     for i, td in enumerate(scenario.task_definitions):
         td_errors, td_warnings = check_task_definition(
@@ -151,6 +152,34 @@ def _runs_on_fargate(scenario: Scenario, launch_type: str | None, items: list) -
         return launch_type == "FARGATE"
     items = items or scenario.cluster.default_capacity_provider_strategy
     return bool(items) and items[0].capacity_provider in FARGATE_PROVIDERS
+
+
+def _check_initial_tasks(scenario: Scenario, errors: Problems) -> None:
+    """``initialTasks`` need warmStart and name a fleet's instance, a task definition and a REPLICA service."""
+    fleets = {f.name: f for f in scenario.cluster.fleets}
+    services = {s.service_name: s for s in scenario.services}
+    for i, item in enumerate(scenario.initial_tasks):
+        path = f"initialTasks[{i}]"
+        if not scenario.warm_start:
+            errors.append((path, "initialTasks start RUNNING at t=0: give the scenario warmStart: true"))
+        fleet = fleets.get(item.fleet)
+        if fleet is None:
+            errors.append((f"{path}.fleet", f"no fleet named {item.fleet!r}{did_you_mean(item.fleet, set(fleets))}"))
+        elif item.instance >= fleet.count:
+            errors.append((f"{path}.instance", f"fleet {item.fleet!r} has {fleet.count} instance(s) at the start "
+                                               f"(0..{fleet.count - 1}), not {item.instance}"))
+        if resolve_task_definition(scenario.task_definitions, item.task_definition) is None:
+            errors.append((f"{path}.taskDefinition", f"unknown task definition {item.task_definition!r}"))
+        if item.service is not None:
+            service = services.get(item.service)
+            if service is None:
+                errors.append((f"{path}.service", f"unknown service {item.service!r}"))
+            elif service.scheduling_strategy == "DAEMON":
+                errors.append((f"{path}.service", f"{item.service!r} is a DAEMON service: its tasks start with "
+                                                  "their instances; leave them out of initialTasks"))
+            if item.group is not None:
+                errors.append((f"{path}.group", "a service's tasks are in its group service:<name>; give group "
+                                                "only for standalone tasks"))
 
 
 def fargate_requesters(scenario: Scenario) -> list[str]:

@@ -516,6 +516,25 @@ class Workload(Section):
         return self
 
 
+class InitialTask(Section):
+    """Tasks RUNNING at t=0 on a given instance: the state a snapshot of a live cluster starts in.
+
+    Needs ``warmStart``. The instance is the ``instance``-th (0-based) of ``fleet``; the tasks
+    are placed there as they are (their resources taken, no placement decision), before the
+    services top their counts up to ``desiredCount``.
+    """
+
+    task_definition: str = Field(description="family or family:revision (or a task definition ARN).")
+    fleet: str = Field(description="The fleet whose instance runs the tasks.")
+    instance: int = Field(ge=0, description="Index of the instance in its fleet, 0-based.")
+    service: str | None = Field(default=None, description="The REPLICA service the tasks belong to, if any.")
+    group: str | None = Field(default=None, description="Task group of standalone tasks (default family:<family>).")
+    count: int = Field(default=1, ge=1, description="Identical tasks on that instance.")
+    duration: Distribution | None = Field(
+        default=None, description="How much longer standalone tasks run (default: to the end of the run)."
+    )
+
+
 # --------------------------------------------------------------------------- scenario
 
 
@@ -540,6 +559,10 @@ class Scenario(Section):
         description="Auto Scaling group capacity providers (create-capacity-provider inputs), all on the cluster.",
     )
     services: list[Service] = Field(default_factory=list)
+    initial_tasks: list[InitialTask] = Field(
+        default_factory=list,
+        description="Tasks RUNNING at t=0 where they are (a cluster snapshot's state; needs warmStart).",
+    )
     target_groups: list[TargetGroup] = Field(
         default_factory=list, description="Health check timing of the target groups services name (ELB defaults otherwise)."
     )
