@@ -1,5 +1,5 @@
 """The ``ecssim`` command line: run, report, validate, schema, explain, headroom, sweep, plan,
-docker-calibrate, docker-validate, docker-cleanup and fit-timing.
+docker-calibrate, docker-validate, docker-cleanup, fit-timing, convert-trace and import-cluster.
 
 ``run --out DIR`` writes a result folder; ``--plots`` adds the standard figures as PNG files
 and ``--report`` a self-contained ``report.html``, both written inside the folder before it
@@ -700,6 +700,33 @@ def convert_trace(source: str, input_file: Path, out: Path, machine_memory_mib: 
     tc.write_trace(trace, out)
     dropped = "".join(f", {key} {value}" for key, value in sorted(trace.attrs.items()))
     click.echo(f"written {out}: {len(trace)} rows, {int(trace['count'].sum())} tasks{dropped}")
+
+
+@main.command("import-cluster")
+@click.option("--cluster", "cluster", required=True, help="Name (or ARN) of the ECS cluster to snapshot.")
+@click.option("--region", default=None, help="AWS region  [default: the environment's or profile's].")
+@click.option("--profile", default=None, help="AWS named profile  [default: the environment's].")
+@click.option("--duration", default="1h", show_default=True, help="Duration of the scenario written.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Scenario file to write (YAML).")
+@click.option("--force", is_flag=True, help="Replace a scenario file that import-cluster wrote before.")
+def import_cluster(cluster: str, region: str | None, profile: str | None, duration: str, out: Path,
+                   force: bool) -> None:
+    """Snapshot a live ECS cluster (read-only API calls) into a scenario that starts in its current
+    state; needs pip install 'ecssim[aws]'."""
+    from .aws import SnapshotError, check_target, write_snapshot
+    from .aws import import_cluster as read_and_map
+
+    try:
+        check_target(out, force)
+        imported = read_and_map(cluster, region=region, profile=profile, duration=duration)
+        write_snapshot(imported, out, force=force)
+    except (SnapshotError, MissingExtraError) as error:
+        _fail(str(error))
+    except OSError as error:
+        _fail(f"{out}: cannot write: {error.strerror or error}")
+    click.echo("\n".join(imported.header + [f"# warning: {w}" for w in imported.warnings]))
+    click.echo(f"written: {out}")
 
 
 if __name__ == "__main__":  # pragma: no cover
