@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .own_files import write_atomic
+
 #: The core format's columns, in the order the converters write them.
 CORE_COLUMNS = ("arrival_s", "duration_s", "cpu", "memory_mib", "count", "group")
 
@@ -209,9 +211,7 @@ def convert_file(source: str, path: str | Path, machine_memory_mib: float | None
 
 def write_trace(trace: pd.DataFrame, path: str | Path) -> Path:
     """Write a core-format trace as CSV (the header starts with ``arrival_s,duration_s,cpu,memory_mib``)."""
-    path = Path(path)
-    trace.to_csv(path, index=False)
-    return path
+    return write_atomic(path, trace.to_csv(index=False))
 
 
 def is_core_trace(path: str | Path) -> bool:

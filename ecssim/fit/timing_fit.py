@@ -9,14 +9,13 @@ is replaced only with ``force``, and only if fit-timing wrote it (its first line
 from __future__ import annotations
 
 import math
-import os
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
+from ..own_files import check_replaceable, first_line, write_atomic
 from .events import EventFileError, EventLog, read_events
 from .families import Candidate, choose, fit_candidates
 from .samples import FITTED_FIELDS, REPORTED_FIELDS, FieldSamples, field_samples
@@ -140,17 +139,8 @@ def check_target(path: str | Path, force: bool) -> None:
     Raises:
         EventFileError: with the reason.
     """
-    path = Path(path)
-    if path.is_dir():
-        raise EventFileError(f"{path} is a folder; give a file name such as timing.yaml")
-    if not path.exists():
-        return
-    if not force:
-        raise EventFileError(f"{path} exists; use --force to replace it")
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        if not handle.readline().startswith(MARKER):
-            raise EventFileError(f"{path} was not written by ecssim fit-timing; refusing to replace it, "
-                                 "even with --force")
+    check_replaceable(path, force, lambda p: first_line(p).startswith(MARKER), tool="ecssim fit-timing",
+                      example="timing.yaml", error=EventFileError)
 
 
 def write_timing(fit: TimingFit, path: str | Path, *, force: bool = False) -> Path:
@@ -162,13 +152,5 @@ def write_timing(fit: TimingFit, path: str | Path, *, force: bool = False) -> Pa
     if not fit.timing_section():
         raise EventFileError(f"{fit.log.source}: no field has {fit.min_samples} or more samples; nothing to "
                              "write (see --min-samples)")
-    path = Path(path)
     check_target(path, force)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
-    try:
-        temporary.write_text(fit.to_yaml(), encoding="utf-8")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return path
+    return write_atomic(path, fit.to_yaml())
