@@ -155,11 +155,7 @@ class ControlPlane:
         self.rec.task_state(task, PROVISIONING)
         if self.explain is not None:
             self.explain.fargate(self, task, self.rec.fargate_azs[index])
-        agent = self.fargate_agents[index]
-        if started_by == "warmStart":
-            agent.warm_start(task)
-        else:
-            agent.start_task(task)
+        self._hand_over(self.fargate_agents[index], task, started_by)
         return task, None
 
     def agent_of(self, task: Task):  # noqa: ANN201
@@ -213,12 +209,16 @@ class ControlPlane:
         task = self._new_task(spec, group, service, started_by, slot, duration, provider)
         self.cluster.reserve(slot, task)
         self.rec.task_state(task, PROVISIONING)
-        agent = self.agents[slot]
+        self._hand_over(self.agents[slot], task, started_by)
+        return task, decision
+
+    @staticmethod
+    def _hand_over(agent, task: Task, started_by: str) -> None:  # noqa: ANN001
+        """Give a newly created task to its agent: RUNNING at once for a warm start, else its lifecycle."""
         if started_by == "warmStart":
             agent.warm_start(task)
         else:
             agent.start_task(task)
-        return task, decision
 
     def run_task(self, spec, count: int, group: str, started_by: str, strategies, constraints, rng,  # noqa: ANN001
                  durations, providers: tuple = ((), None)) -> list[Task]:
