@@ -96,6 +96,8 @@ class DaemonScheduler(ServiceScheduler):
     def on_leaving(self, task: Task, old_state: str) -> None:
         del self.live[task.id]
         del task.deployment.live[task.id]
+        if task.slot >= 0:
+            self._count_in_az(task, -1)
         if task.health == HEALTHY:
             self.healthy -= 1
         if self.by_slot.get(task.slot) is task:

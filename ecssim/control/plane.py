@@ -176,6 +176,8 @@ class ControlPlane:
         del self.waiting_requests[task.id]
         provider.placed(task)
         task.slot = slot
+        if task.service is not None and task.desired_running:
+            task.service.placed_after_waiting(task)
         task.cp_held = True
         self.cluster.reserve(slot, task)
         self.rec.task_event(task, "placed")

@@ -158,6 +158,7 @@ class ServiceScheduler:
         self.rng = rng  # reaction phase and delays
         self.placement_rng = placement_rng  # placement ties and scale-in choices: a stream of their own
         self.live: dict[str, Task] = {}  # desired status RUNNING, in creation order (every deployment)
+        self.placed_per_az: dict[str, int] = {}  # live tasks with an instance, per AZ (AZ rebalancing)
         self.replacing: dict[str, tuple[Task, str, str]] = {}  # id -> (task, stop reason, DRAIN | HEALTH)
         self.replaced_in_flight: set[str] = set()  # unhealthy tasks stopped stop-first, not yet STOPPED
         self.last_drain_blocked: float | None = None  # when the "unable to replace" event was written
@@ -491,6 +492,8 @@ class ServiceScheduler:
         deployment.live[task.id] = task
         deployment.not_stopped += 1
         self.live[task.id] = task
+        if task.slot >= 0:
+            self._count_in_az(task, 1)
         self.not_stopped += 1
         if task.capacity_provider:
             self.provider_counts[task.capacity_provider] = self.provider_counts.get(task.capacity_provider, 0) + 1
@@ -631,6 +634,8 @@ class ServiceScheduler:
         deployment = task.deployment
         del self.live[task.id]
         del deployment.live[task.id]
+        if task.slot >= 0:
+            self._count_in_az(task, -1)
         if task.capacity_provider:
             self.provider_counts[task.capacity_provider] -= 1
         entry = self.replacing.pop(task.id, None)
@@ -739,6 +744,40 @@ class ServiceScheduler:
         if self.steady:
             self.check_balance()
 
+    def _azs_of_eligible_slots(self) -> tuple[str, ...]:
+        """The AZs of the instances the service may use, sorted.
+
+        Without a memberOf constraint these are the AZs with an ACTIVE instance, which the
+        cluster caches per membership change; a memberOf query may read task groups or
+        running-task counts, so it is evaluated each time.
+        """
+        cluster = self.plane.cluster
+        if not any(kind == "memberOf" for kind, _rule in self.constraints):
+            return cluster.active_azs()
+        infos = cluster.infos
+        return tuple(sorted({infos[slot].az for slot in eligible_slots(cluster.view, self.constraints,
+                                                                       self.group).tolist()}))
+
+    def _count_in_az(self, task: Task, change: int) -> None:
+        az = self.plane.cluster.infos[task.slot].az
+        self.placed_per_az[az] = self.placed_per_az.get(az, 0) + change
+
+    def placed_after_waiting(self, task: Task) -> None:
+        """A live task that waited in PROVISIONING got an instance: it now counts in that AZ."""
+        self._count_in_az(task, 1)
+
+    def _tasks_in(self, per_az: dict[str, int]) -> dict[str, list[Task]]:
+        """The service's placed live tasks in each of the AZs of ``per_az``, in creation order."""
+        infos = self.plane.cluster.infos
+        tasks_in: dict[str, list[Task]] = {}
+        for task in self.live.values():
+            if task.slot < 0:
+                continue  # waiting in PROVISIONING for capacity: in no AZ yet
+            az = infos[task.slot].az
+            if az in per_az:
+                tasks_in.setdefault(az, []).append(task)
+        return tasks_in
+
     def check_balance(self) -> None:
         """In a steady state, start AZ rebalancing when the tasks are unevenly spread (4.7).
 
@@ -753,19 +792,15 @@ class ServiceScheduler:
             return
         view = self.plane.cluster.view
         infos = self.plane.cluster.infos
-        per_az: dict[str, int] = {infos[slot].az: 0 for slot in eligible_slots(view, self.constraints, self.group)}
-        if len(per_az) < 2:
+        azs = self._azs_of_eligible_slots()
+        if len(azs) < 2:
             return
-        tasks_in: dict[str, list[Task]] = {}
-        for task in self.live.values():
-            if task.slot < 0:
-                continue  # waiting in PROVISIONING for capacity: in no AZ yet
-            az = infos[task.slot].az
-            if az in per_az:
-                per_az[az] += 1
-                tasks_in.setdefault(az, []).append(task)
+        counted = self.placed_per_az
+        per_az = {az: counted.get(az, 0) for az in azs}
         if per_az == self.rebalanced_from:
             return
+        if max(per_az.values()) - min(per_az.values()) <= 1:
+            return  # balanced: no AZ has 2 more than another, whatever has room (moves gives nothing)
         n = view.n
         fits = view.active[:n].copy()
         counts = view.group_counts.get(self.group)
@@ -775,6 +810,7 @@ class ServiceScheduler:
         plan = moves(per_az, {infos[slot].az for slot in fits.nonzero()[0].tolist()})
         if not plan:
             return
+        tasks_in = self._tasks_in(per_az)
         self.rebalanced_from = per_az
         self.rebalancing = True
         self.plane.rec.service_event(self.name, "rebalancing_started",

@@ -80,6 +80,10 @@ class Cluster:
             start_time=start_time,
         )
         self._capacity = capacity
+        #: Bumped whenever an instance's status or attributes change (what eligibility depends on),
+        #: so callers can cache per-membership answers such as a service's eligible AZs.
+        self.membership_version = 0
+        self._active_azs: tuple[int, tuple[str, ...]] = (-1, ())
 
     # ------------------------------------------------------------------ instances
     def add_instance(self, *, fleet: str, instance_type: str, az: str, market: str, cpu: int, memory: int,
@@ -118,9 +122,20 @@ class Cluster:
         if now is None:
             now = self._clock() if self._clock is not None else math.nan
         self.view.registered_at_s[slot] = now
+        self.membership_version += 1
         self.infos[slot].status = ACTIVE
         self.view.active[slot] = True
         self.view.connected[slot] = True
+
+    def active_azs(self) -> tuple[str, ...]:
+        """The AZs that have an ACTIVE instance, sorted (cached until the membership changes)."""
+        version, azs = self._active_azs
+        if version != self.membership_version:
+            view = self.view
+            n = view.n
+            azs = tuple(sorted({self.infos[slot].az for slot in np.flatnonzero(view.active[:n]).tolist()}))
+            self._active_azs = (self.membership_version, azs)
+        return azs
 
     def set_connected(self, slot: int, connected: bool) -> None:
         """The agent's connection (``agentConnected``): nothing is placed where it is false."""
@@ -128,21 +143,25 @@ class Cluster:
 
     def set_draining(self, slot: int) -> None:
         """UpdateContainerInstancesState DRAINING: still registered, but nothing new is placed there."""
+        self.membership_version += 1
         self.infos[slot].status = DRAINING
         self.view.active[slot] = False
 
     def set_active(self, slot: int) -> None:
         """UpdateContainerInstancesState ACTIVE on a DRAINING instance: tasks are placed there again."""
+        self.membership_version += 1
         self.infos[slot].status = ACTIVE
         self.view.active[slot] = True
 
     def deactivate(self, slot: int) -> None:
         """The instance is gone (INACTIVE): it never takes a task again."""
+        self.membership_version += 1
         self.infos[slot].status = INACTIVE
         self.view.active[slot] = False
         self.view.connected[slot] = False
 
     def _set_attribute(self, slot: int, name: str, value: str) -> None:
+        self.membership_version += 1
         attributes = self.view.attributes
         if name not in attributes:
             attributes[name] = (np.full(self._capacity, -1, dtype=np.intp), [])
