@@ -12,7 +12,9 @@ arrivals measured per run), criterion ``placement_failure_fraction <= 0.01`` on 
 95 % upper bound. On the 2-core reference machine the test runs in about 23 s with 2 worker
 processes (60 runs: values 12, 1, 6, 3, 4, 5); at c = 5 the mean is 0.0035 and the bound
 0.0051, at c = 4 the mean 0.0147 and the bound 0.0181, so the verdicts are several standard
-errors from the threshold on both sides.
+errors from the threshold on both sides (61 s measured while a benchmark shared the machine).
+The search runs once per session (the module-scoped ``plan`` fixture); two tests judge it:
+the answer, and the verdict at every value tried against the formula.
 """
 
 from __future__ import annotations
@@ -41,17 +43,29 @@ def smallest_servers(load: float, target: float) -> int:
     return servers
 
 
-@pytest.mark.statistical
-def test_capacity_search_finds_the_erlang_b_answer():
+def test_erlang_b_answer_is_well_separated():
     expected = smallest_servers(LOAD, TARGET)
     assert expected == 5 and erlang_b(4, LOAD) > 1.5 * TARGET and erlang_b(5, LOAD) < 0.5 * TARGET
+
+
+@pytest.fixture(scope="module")
+def plan() -> ecssim.CapacityPlan:
+    """The search, run once for the whole session (the tests below share it)."""
     started = time.perf_counter()
-    plan = ecssim.find_min_capacity(one_slot_scenario(), "cluster.fleets[0].count",
-                                    [f"placement_failure_fraction <= {TARGET}"], low=1, high=12,
-                                    replications=10, confidence=0.95, seed=11, workers=2, progress=False)
-    print(f"\n{plan}\n({time.perf_counter() - started:.1f} s)")
-    assert plan.answer == expected, str(plan)
+    found = ecssim.find_min_capacity(one_slot_scenario(), "cluster.fleets[0].count",
+                                     [f"placement_failure_fraction <= {TARGET}"], low=1, high=12,
+                                     replications=10, confidence=0.95, seed=11, workers=2, progress=False)
+    print(f"\n{found}\n({time.perf_counter() - started:.1f} s)")
+    return found
+
+
+@pytest.mark.statistical
+def test_capacity_search_finds_the_erlang_b_answer(plan):
+    assert plan.answer == smallest_servers(LOAD, TARGET), str(plan)
     assert plan.violations == [] and plan.failures.empty
-    # the evidence agrees with the formula at the values the search tried
+
+
+@pytest.mark.statistical
+def test_evidence_agrees_with_erlang_b_at_every_value_tried(plan):
     for row in plan.evidence.itertuples():
         assert row.met == (erlang_b(row.value, LOAD) <= TARGET), str(plan)
