@@ -39,7 +39,16 @@ _SIZE_UNITS = {
     "tib": 1024.0 * 1024.0,
     "tb": 1024.0 * 1024.0,
 }
-_NUMBER_UNIT = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z]*)\s*$")
+#: Longest duration a scenario may write anywhere (100 years): finite, and far from where float
+#: seconds lose sub-millisecond precision.
+MAX_DURATION_S = 100 * 365 * 86400.0
+#: Largest size a scenario may write (1 PiB in MiB), far above any instance type's memory.
+MAX_SIZE_MIB = float(2**30)
+#: Largest rate a scenario may write (a million events per second).
+MAX_RATE_PER_S = 1e6
+#: Largest CPU amount in ECS CPU units: ECS's API integers are 32-bit.
+MAX_CPU_UNITS = 2**31 - 1
+_NUMBER_UNIT = re.compile(r"^\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z]*)\s*$")
 
 
 def _split(text: str) -> tuple[float, str]:
@@ -67,6 +76,8 @@ def parse_duration(value: object) -> float:
         raise ValueError("expected a duration such as '90s' or a number of seconds")
     if seconds < 0 or seconds != seconds:
         raise ValueError(f"a duration must be zero or positive, got {value!r}")
+    if seconds > MAX_DURATION_S:
+        raise ValueError(f"a duration must be at most 100 years ({MAX_DURATION_S:.0f} s), got {value!r}")
     return seconds
 
 
@@ -88,6 +99,8 @@ def parse_size_mib(value: object) -> float:
         raise ValueError("expected a size such as '8 GiB' or a number of MiB")
     if mib < 0 or mib != mib:
         raise ValueError(f"a size must be zero or positive, got {value!r}")
+    if mib > MAX_SIZE_MIB:
+        raise ValueError(f"a size must be at most 1 PiB ({MAX_SIZE_MIB:.0f} MiB), got {value!r}")
     return mib
 
 
@@ -107,8 +120,8 @@ def parse_ecs_cpu(value: object) -> int:
             raise ValueError(f"expected CPU units such as '1024' or '1 vCPU', got {value!r}")
     else:
         raise ValueError("expected CPU units such as 1024 or '1 vCPU'")
-    if units < 0 or units != int(units):
-        raise ValueError(f"CPU units must be a whole number >= 0, got {value!r}")
+    if units < 0 or units != units or units > MAX_CPU_UNITS or units != int(units):
+        raise ValueError(f"CPU units must be a whole number from 0 to {MAX_CPU_UNITS}, got {value!r}")
     return int(units)
 
 
@@ -146,7 +159,30 @@ def parse_rate_per_s(value: object) -> float:
         raise ValueError("expected a rate such as '150/h' or a number per second")
     if rate < 0 or rate != rate:
         raise ValueError(f"a rate must be zero or positive, got {value!r}")
+    if rate > MAX_RATE_PER_S:
+        raise ValueError(f"a rate must be at most {MAX_RATE_PER_S:.0f} per second, got {value!r}")
     return rate
+
+
+#: Largest whole number a scenario field takes: ECS's API integers are 32-bit.
+MAX_INT = 2**31 - 1
+#: Largest magnitude of any other number in a scenario (prices, demand levels, factors).
+MAX_NUMBER = 1e12
+
+
+def check_magnitude(value: object) -> object:
+    """``value`` unless it is a number too large (or not finite) for any scenario field.
+
+    The scenario models run it after every field so that a typo such as ``1e30`` or ``.inf``
+    is refused at load time with the field's path, not met as an overflow inside a run.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and not -MAX_INT <= value <= MAX_INT:
+        raise ValueError(f"must be at most {MAX_INT} in size (ECS's integers are 32-bit), got {value}")
+    if isinstance(value, float) and not -MAX_NUMBER <= value <= MAX_NUMBER:
+        raise ValueError(f"expected a finite number of at most {MAX_NUMBER:g} in size, got {value!r}")
+    return value
 
 
 def format_duration(seconds: float) -> str:

@@ -77,6 +77,7 @@ def check_scenario(scenario: Scenario) -> tuple[Problems, list[str]]:
     _check_fargate(scenario, errors)
     _check_initial_tasks(scenario, errors)
     _check_prices(scenario, errors)
+    _check_not_empty(scenario, errors)
     for i, td in enumerate(scenario.task_definitions):
         td_errors, td_warnings = check_task_definition(
             td, f"taskDefinitions[{i}]", scenario.cluster.reserved_ports
@@ -144,6 +145,26 @@ def _check_capacity_providers(scenario: Scenario, errors: Problems) -> None:
             if name not in known:
                 hint = did_you_mean(name, known) or f"; the cluster has: {', '.join(sorted(known)) or 'none'}"
                 errors.append((f"{path}[{k}].capacityProvider", f"unknown capacity provider {name!r}{hint}"))
+
+
+#: Container instances per cluster, ECS's quota (not adjustable; ecs-reference 8).
+MAX_INSTANCES_PER_CLUSTER = 5000
+
+
+def _check_not_empty(scenario: Scenario, errors: Problems) -> None:
+    """At most ECS's quota of instances; a cluster without fleets runs only Fargate tasks, and with
+    neither nothing could ever run."""
+    total = sum(fleet.count for fleet in scenario.cluster.fleets)
+    if total > MAX_INSTANCES_PER_CLUSTER:
+        errors.append(("cluster.fleets", f"{total:,} instances at the start; ECS allows "
+                                         f"{MAX_INSTANCES_PER_CLUSTER:,} container instances per cluster"))
+    if scenario.cluster.fleets or fargate_requesters(scenario):
+        return
+    if any(_runs_on_fargate(scenario, getattr(a, "launch_type", None), getattr(a, "capacity_provider_strategy", None))
+           for a in scenario.actions):
+        return
+    errors.append(("cluster.fleets", "the cluster has no fleets and nothing runs on Fargate, so no task can "
+                                     "ever run; add a fleet or give the services launchType: FARGATE"))
 
 
 def _runs_on_fargate(scenario: Scenario, launch_type: str | None, items: list) -> bool:

@@ -12,9 +12,9 @@ import math
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
-from ..units import parse_duration
+from ..units import check_magnitude, parse_duration
 
 _DURATION_SCHEMA = {
     "anyOf": [
@@ -30,6 +30,12 @@ Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(_DUR
 
 class _Dist(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _finite_and_bounded(cls, value: object) -> object:
+        """No parameter holds NaN, an infinity or an absurd magnitude."""
+        return check_magnitude(value)
 
 
 class Constant(_Dist):
@@ -97,7 +103,7 @@ class Lognormal(_Dist):
     type: Literal["lognormal"] = "lognormal"
     median: Duration | None = None
     mean_value: Duration | None = Field(default=None, alias="mean")
-    sigma: float = Field(ge=0)
+    sigma: float = Field(ge=0, le=10, description="At most 10: beyond it samples overflow to infinity.")
 
     def model_post_init(self, __context: Any) -> None:
         if (self.median is None) == (self.mean_value is None):
@@ -126,7 +132,7 @@ class Weibull(_Dist):
     """
 
     type: Literal["weibull"] = "weibull"
-    shape: float = Field(gt=0)
+    shape: float = Field(ge=0.1, description="At least 0.1: below it the mean overflows (Γ(1 + 1/k)).")
     scale: Duration = Field(gt=0)
 
     def sample(self, rng: np.random.Generator) -> float:

@@ -29,7 +29,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ..placement.pipeline import compiled_query
 from ..placement.query import QuerySyntaxError, compile_query
-from ..units import parse_ecs_cpu, parse_ecs_memory
+from ..units import check_magnitude, parse_ecs_cpu, parse_ecs_memory
 from .ecs_fields import did_you_mean, legal_fields
 
 #: Validation context key the loader sets: keys must be the file's camelCase names.
@@ -53,6 +53,12 @@ class EcsModel(BaseModel):
     """Base of ECS-shaped objects: camelCase aliases; ECS fields we do not model are kept aside."""
 
     model_config = ConfigDict(extra="allow", alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _finite_and_bounded(cls, value: object) -> object:
+        """No field holds NaN, an infinity or an integer beyond ECS's 32-bit ones."""
+        return check_magnitude(value)
 
     @classmethod
     def _aliases(cls) -> dict[str, str]:

@@ -139,6 +139,7 @@ def _message(error: dict[str, Any], owner: type[BaseModel] | None, key: Any) -> 
         "int_type": f"expected an integer, got {value!r}",
         "int_from_float": f"expected a whole number, got {value!r}",
         "float_parsing": f"expected a number, got {value!r}",
+        "finite_number": f"expected a finite number, got {value!r}",
         "float_type": f"expected a number, got {value!r}",
         "bool_parsing": f"expected true or false, got {value!r}",
         "bool_type": f"expected true or false, got {value!r}",

@@ -256,8 +256,10 @@ def _read(target: Path, shown: str) -> Any:
     try:
         if target.is_dir():
             raise IncludeError(f"{shown}: is a folder, not a file")
-        if target.stat().st_size > MAX_SCENARIO_BYTES:
-            raise IncludeError(f"{shown}: larger than {MAX_SCENARIO_BYTES // 2**20} MiB")
+        size = target.stat().st_size
+        if size > MAX_SCENARIO_BYTES:
+            raise IncludeError(f"{shown}: file is {size / 2**20:.1f} MiB; included files are limited to "
+                               f"{MAX_SCENARIO_BYTES // 2**20} MiB")
         raw = target.read_bytes()
     except FileNotFoundError:
         raise IncludeError(f"{shown}: file not found") from None
@@ -266,7 +268,7 @@ def _read(target: Path, shown: str) -> Any:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise IncludeError(f"{shown}: not UTF-8 text (byte {exc.start})") from None
+        raise IncludeError(f"{shown}: not a UTF-8 text file (byte {exc.start} is not UTF-8)") from None
     if not text.strip():
         raise IncludeError(f"{shown}: the file is empty")
     try:

@@ -23,8 +23,11 @@ from .errors import Issue, ScenarioError, issues_from_validation_error
 from .includes import Expansion, expand_includes
 from .models import Scenario, Timing
 
-#: Largest scenario file ecssim reads; a guard against pasting a trace in by mistake.
+#: Largest scenario, include or timing file ecssim reads; a guard against pasting a trace in by mistake.
 MAX_SCENARIO_BYTES = 16 * 1024 * 1024
+#: Most values YAML aliases (``*name``) may stand for in one file, counted as expanded; a guard
+#: against "billion laughs" documents that are small on disk and huge once expanded.
+MAX_ALIAS_EXPANSION = 100_000
 #: File name endings ecssim reads, and the parser each one takes.
 SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".json": "json"}
 
@@ -49,8 +52,44 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
         return super().construct_mapping(node, deep=deep)
 
 
+def _check_aliases(text: str, name: str) -> None:
+    """Refuse a YAML document whose aliases expand to more than :data:`MAX_ALIAS_EXPANSION` nodes.
+
+    PyYAML shares an aliased node rather than copying it, but everything after it (pydantic,
+    JSON dumps) walks the expanded tree: nine levels of nine aliases ("billion laughs") would
+    take forever. Counted from the parser's events, before any object is built.
+    """
+    if "*" not in text:
+        return
+    sizes: dict[str, int] = {}
+    stack: list[list[Any]] = [[None, 0]]  # [anchor, expanded size so far] per open collection
+    expanded = 0
+    for event in yaml.parse(text, Loader=_BaseLoader):
+        if isinstance(event, yaml.AliasEvent):
+            size = sizes.get(event.anchor, 1)
+            expanded += size
+            if expanded > MAX_ALIAS_EXPANSION:
+                line = event.start_mark.line + 1 if event.start_mark else "?"
+                raise ScenarioError.single(
+                    name, f"YAML aliases expand to more than {MAX_ALIAS_EXPANSION:,} values (at line {line}, "
+                    f"alias *{event.anchor}); write the repeated parts out or use fewer nested aliases")
+            stack[-1][1] += size
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor:
+                sizes[event.anchor] = 1
+            stack[-1][1] += 1
+        elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            stack.append([event.anchor, 1])
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)) and len(stack) > 1:
+            anchor, size = stack.pop()
+            if anchor:
+                sizes[anchor] = size
+            stack[-1][1] += size
+
+
 def _parse_yaml(text: str, name: str) -> Any:
     try:
+        _check_aliases(text, name)
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a safe loader
     except _DuplicateKey as exc:
         raise ScenarioError.single(name, str(exc)) from None
@@ -78,6 +117,8 @@ def _parse_json(text: str, name: str) -> Any:
         raise ScenarioError.single(
             name, f"JSON syntax error at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from None
+    except RecursionError:
+        raise ScenarioError.single(name, "JSON nested too deeply") from None
 
 
 def read_scenario_data(path: str | Path) -> dict[str, Any]:
@@ -104,7 +145,7 @@ def read_scenario_data(path: str | Path) -> dict[str, Any]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ScenarioError.single(name, f"not UTF-8 text (byte {exc.start})") from None
+        raise ScenarioError.single(name, f"not a UTF-8 text file (byte {exc.start} is not UTF-8)") from None
     if not text.strip():
         raise ScenarioError.single(name, "the file is empty")
     data = _parse_yaml(text, name) if kind == "yaml" else _parse_json(text, name)

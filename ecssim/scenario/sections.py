@@ -10,10 +10,11 @@ from pydantic import (
     ConfigDict,
     Field,
     WithJsonSchema,
+    field_validator,
 )
 from pydantic.alias_generators import to_camel
 
-from ..units import parse_rate_per_s, parse_size_mib
+from ..units import check_magnitude, parse_rate_per_s, parse_size_mib
 
 #: A size in MiB: a number of MiB or a string such as "8 GiB".
 SizeMiB = Annotated[
@@ -33,6 +34,12 @@ class Section(BaseModel):
     """Base of ecssim's own sections: camelCase names, unknown keys rejected."""
 
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _finite_and_bounded(cls, value: object) -> object:
+        """No field holds NaN, an infinity or an absurd magnitude (see ``units.check_magnitude``)."""
+        return check_magnitude(value)
 
 
 class InstanceSelector(Section):

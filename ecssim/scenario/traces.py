@@ -44,9 +44,11 @@ def _read(path: Path, time_scale: float, limit: int | None) -> pd.DataFrame:
         frame = frame.head(limit)
     for column in TRACE_REQUIRED:
         values = pd.to_numeric(frame[column], errors="coerce")
-        if values.isna().any() or (values < 0).any():
-            row = int(np.flatnonzero(values.isna().to_numpy() | (values < 0).to_numpy())[0])
-            raise TraceError(f"{path}: row {row + 2}, column {column}: expected a number >= 0")
+        bad = (values.isna() | (values < 0) | ~np.isfinite(values)).to_numpy()
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise TraceError(f"{path}: row {row + 2}, column {column}: expected a finite number >= 0, "
+                             f"got {str(frame[column].iloc[row])!r}")
         frame[column] = values
     if "count" not in frame.columns:
         frame["count"] = 1

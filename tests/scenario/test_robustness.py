@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ecssim.scenario import ScenarioError, load_scenario_dict
+from ecssim.scenario import ScenarioError, load_scenario, load_scenario_dict
 from ecssim.units import format_duration, parse_duration
 
 from .conftest import MINIMAL
@@ -16,6 +17,7 @@ SCALARS = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-10, 10_000),
+    st.sampled_from([10**30, -(10**30), 2**63, 1e300, "1e309", "1e309s", "1e400 GiB", "nan", "-5m"]),
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from(["", "5m", "8 GiB", "web", "binpack", "memberOf", "us-east-1a", "FARGATE", "-1"]),
 )
@@ -88,3 +90,16 @@ def test_durations_in_seconds_round_trip(seconds: float) -> None:
     assert parse_duration(f"{seconds!r}s") == seconds
     assert parse_duration(seconds) == seconds
     assert format_duration(seconds)
+
+
+_EXAMPLE = Path(__file__).resolve().parents[2] / "scenarios" / "teaching-3-instances.yaml"
+
+
+@given(st.integers(0, len(_EXAMPLE.read_bytes()) - 1), st.binary(max_size=4))
+def test_a_cut_or_corrupted_file_loads_or_raises_a_scenario_error(tmp_path_factory, cut: int, junk: bytes) -> None:  # noqa: ANN001
+    path = tmp_path_factory.mktemp("cut") / "cut.yaml"
+    path.write_bytes(_EXAMPLE.read_bytes()[:cut] + junk)
+    try:
+        load_scenario(path)
+    except ScenarioError as exc:
+        assert all(issue.file == str(path) and issue.message for issue in exc.issues)
