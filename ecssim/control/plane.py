@@ -59,6 +59,7 @@ class ControlPlane:
         self.start_faults: list = []  # failed-start fault runtimes, in file order
         self.oom_faults: list = []  # memory-use fault runtimes, in file order
         self.task_count = 0
+        self.registration_epoch = 0  # bumped at every capacity registration (see capacity_registered)
         self.incident_count = 0
         # An explain probe (ecssim.insight.explain) re-simulating up to one placement; None
         # in ordinary runs, where it costs one `is None` test per launch.
@@ -462,10 +463,22 @@ class ControlPlane:
             self.capacity_registered()
 
     def capacity_registered(self) -> None:
-        """An instance can take tasks again (registered, re-activated, agent back): services may rebalance."""
+        """An instance can take tasks again (registered, re-activated, agent back): services may rebalance.
+
+        A service whose tasks were balanced over these same AZs at its last check, and have not
+        moved since, would find the same again: it is skipped (with 500 services and thousands
+        of registrations, the checks were a hot spot). The epoch forgets every service's last
+        rebalancing spread at once (ECS tries again once capacity registers).
+        """
+        self.registration_epoch += 1
+        azs = self.cluster.active_azs()
         for service in self.services.values():
-            if service.kind == "REPLICA":
-                service.capacity_registered()
+            if service.kind != "REPLICA":
+                continue
+            balanced = service.balanced_for
+            if balanced is not None and balanced[1] == service.counts_version and balanced[0] == azs:
+                continue
+            service.capacity_registered()
 
     def daemons(self) -> list:
         """The DAEMON services, in file order."""

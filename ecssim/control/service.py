@@ -159,6 +159,12 @@ class ServiceScheduler:
         self.placement_rng = placement_rng  # placement ties and scale-in choices: a stream of their own
         self.live: dict[str, Task] = {}  # desired status RUNNING, in creation order (every deployment)
         self.placed_per_az: dict[str, int] = {}  # live tasks with an instance, per AZ (AZ rebalancing)
+        self.counts_version = 0  # bumped when placed_per_az changes
+        #: (AZs, counts_version) when check_balance last found the tasks balanced over those AZs
+        #: (None otherwise, and always with a memberOf constraint): the plane skips the service on a
+        #: registration while both still hold, since the check would find the same.
+        self.balanced_for: tuple | None = None
+        self.rebalanced_epoch = -1  # the plane's registration epoch when rebalanced_from was set
         self.replacing: dict[str, tuple[Task, str, str]] = {}  # id -> (task, stop reason, DRAIN | HEALTH)
         self.replaced_in_flight: set[str] = set()  # unhealthy tasks stopped stop-first, not yet STOPPED
         self.last_drain_blocked: float | None = None  # when the "unable to replace" event was written
@@ -761,6 +767,7 @@ class ServiceScheduler:
     def _count_in_az(self, task: Task, change: int) -> None:
         az = self.plane.cluster.infos[task.slot].az
         self.placed_per_az[az] = self.placed_per_az.get(az, 0) + change
+        self.counts_version += 1
 
     def placed_after_waiting(self, task: Task) -> None:
         """A live task that waited in PROVISIONING got an instance: it now counts in that AZ."""
@@ -797,10 +804,13 @@ class ServiceScheduler:
             return
         counted = self.placed_per_az
         per_az = {az: counted.get(az, 0) for az in azs}
-        if per_az == self.rebalanced_from:
+        if per_az == self.rebalanced_from and self.rebalanced_epoch == self.plane.registration_epoch:
             return
         if max(per_az.values()) - min(per_az.values()) <= 1:
-            return  # balanced: no AZ has 2 more than another, whatever has room (moves gives nothing)
+            # balanced: no AZ has 2 more than another, whatever has room (moves gives nothing)
+            if not any(kind == "memberOf" for kind, _rule in self.constraints):
+                self.balanced_for = (azs, self.counts_version)
+            return
         n = view.n
         fits = view.active[:n].copy()
         counts = view.group_counts.get(self.group)
@@ -812,6 +822,7 @@ class ServiceScheduler:
             return
         tasks_in = self._tasks_in(per_az)
         self.rebalanced_from = per_az
+        self.rebalanced_epoch = self.plane.registration_epoch
         self.rebalancing = True
         self.plane.rec.service_event(self.name, "rebalancing_started",
                                      f"service {self.name} has started Availability Zone rebalancing: "

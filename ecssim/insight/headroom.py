@@ -246,6 +246,7 @@ def copy_view(view: ClusterView) -> ClusterView:
     for name in type(view).__slots__:
         if hasattr(view, name):
             setattr(new, name, _deep(getattr(view, name)))
+    new.spread_totals = None  # its arrays change without upkeep of that cache
     return new
 
 

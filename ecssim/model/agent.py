@@ -60,7 +60,7 @@ class SimulatedAgent:
     """The agent of one container instance, with the host's own resource ledger."""
 
     __slots__ = ("env", "slot", "timing", "rng", "rec", "control", "host_cpu_free", "host_memory_free",
-                 "waiting", "images", "tasks", "alive", "terminated", "connected", "held_stops", "reconnected",
+                 "waiting", "images", "tasks", "alive", "_terminated", "on_terminated", "connected", "held_stops", "reconnected",
                  "disconnected_by", "start_sharing")
 
     def __init__(self, env: simpy.Environment, slot: int, cpu: int, memory: int, timing, rng,  # noqa: ANN001
@@ -77,12 +77,25 @@ class SimulatedAgent:
         self.images: dict[str, object] = {}  # image -> True (cached) or the pull's completion event
         self.tasks: dict[str, Task] = {}  # live tasks on this host, in arrival order
         self.alive = True  # the host works (False once impaired or terminated)
-        self.terminated = False  # EC2 terminated the host (ECS may learn it later)
+        self._terminated = False  # EC2 terminated the host (ECS may learn it later)
+        self.on_terminated = None  # called with the slot once the host is terminated (its Auto Scaling group)
         self.connected = True  # the agent talks to ECS
         self.held_stops: list[Task] = []  # stop requests waiting for the agent to reconnect
         self.reconnected: simpy.Event | None = None  # succeeds when a disconnected agent reconnects
         self.disconnected_by = ""  # the incident that disconnected the agent
         self.start_sharing: StartSharing | None = None  # the engine's concurrent starts (None: no contention)
+
+    @property
+    def terminated(self) -> bool:
+        """EC2 terminated the host (ECS may learn it later)."""
+        return self._terminated
+
+    @terminated.setter
+    def terminated(self, value: bool) -> None:
+        was = self._terminated
+        self._terminated = value
+        if value and not was and self.on_terminated is not None:
+            self.on_terminated(self.slot)
 
     # ------------------------------------------------------------------ the agent interface
     def start_task(self, task: Task) -> None:

@@ -48,6 +48,7 @@ class AutoScalingGroup:
         self.task_enis = task_eni_limit(self.entry, fleet.awsvpc_trunking, fleet.eni_trunking_limit)
         self.next_index = 0
         self.slots: list[int] = []  # every instance it launched, in launch order
+        self._live_in = dict.fromkeys(fleet.availability_zones, 0)  # live (not terminated) instances per AZ
         self.pending: list[tuple[int, str]] = []  # (lost slot, incident) waiting for an AZ that accepts instances
         self.rebalance_victims: dict[int, str] = {}  # launched slot -> AZ to terminate an instance in once it registers
         self.retiring: set[int] = set()  # slots terminated by AZ rebalancing (not replaced)
@@ -86,7 +87,10 @@ class AutoScalingGroup:
         world.rec.instance_ids.append(info.id)
         world.rec.instance_azs.append(az)
         agent_rng = world.streams.get("agent", stream_key)
-        world.plane.agents.append(world.agent_factory(world, slot, self.cpu, self.memory, agent_rng))
+        agent = world.agent_factory(world, slot, self.cpu, self.memory, agent_rng)
+        agent.on_terminated = self._instance_gone
+        world.plane.agents.append(agent)
+        self._live_in[az] = self._live_in.get(az, 0) + 1
         world.log.instances.append((info.id, fleet.name, entry.name, az, fleet.market, self.cpu, self.memory,
                                     world.env.now, self.capacity_provider))
         self.launched_at[slot] = -float("inf") if warm else world.env.now
@@ -145,15 +149,13 @@ class AutoScalingGroup:
 
     def _live_per_az(self) -> dict[str, int]:
         """Live (not terminated) instances of this fleet per AZ that accepts instances, in the fleet's AZ order."""
-        world = self.world
-        refusing = world.refusing_azs
-        live = {az: 0 for az in self.fleet.availability_zones if az not in refusing}
-        agents, infos = world.plane.agents, world.cluster.infos
-        for slot in self.slots:
-            az = infos[slot].az
-            if az in live and not agents[slot].terminated:
-                live[az] += 1
-        return live
+        refusing = self.world.refusing_azs
+        live = self._live_in
+        return {az: live[az] for az in self.fleet.availability_zones if az not in refusing}
+
+    def _instance_gone(self, slot: int) -> None:
+        """One of the group's instances was terminated: it no longer counts in its AZ."""
+        self._live_in[self.world.cluster.infos[slot].az] -= 1
 
     # ------------------------------------------------------------------ desired capacity
     def in_service(self) -> list[int]:

@@ -79,11 +79,13 @@ class Cluster:
             agent_versions=[],
             start_time=start_time,
         )
+        self.view.spread_totals = {}  # kept up to date below (reserve, release_desired, active flips)
         self._capacity = capacity
         #: Bumped whenever an instance's status or attributes change (what eligibility depends on),
         #: so callers can cache per-membership answers such as a service's eligible AZs.
         self.membership_version = 0
         self._active_azs: tuple[int, tuple[str, ...]] = (-1, ())
+        self._active_per_az: dict[str, int] = {}  # ACTIVE instances per AZ
 
     # ------------------------------------------------------------------ instances
     def add_instance(self, *, fleet: str, instance_type: str, az: str, market: str, cpu: int, memory: int,
@@ -124,18 +126,41 @@ class Cluster:
         self.view.registered_at_s[slot] = now
         self.membership_version += 1
         self.infos[slot].status = ACTIVE
-        self.view.active[slot] = True
+        self._set_active_flag(slot, True)
         self.view.connected[slot] = True
 
     def active_azs(self) -> tuple[str, ...]:
         """The AZs that have an ACTIVE instance, sorted (cached until the membership changes)."""
         version, azs = self._active_azs
         if version != self.membership_version:
-            view = self.view
-            n = view.n
-            azs = tuple(sorted({self.infos[slot].az for slot in np.flatnonzero(view.active[:n]).tolist()}))
+            azs = tuple(sorted(az for az, count in self._active_per_az.items() if count > 0))
             self._active_azs = (self.membership_version, azs)
         return azs
+
+    def _set_active_flag(self, slot: int, active: bool) -> None:
+        """Flip ``view.active`` of ``slot``, keeping the count of ACTIVE instances per AZ."""
+        view = self.view
+        if bool(view.active[slot]) != active:
+            az = self.infos[slot].az
+            self._active_per_az[az] = self._active_per_az.get(az, 0) + (1 if active else -1)
+            view.active[slot] = active
+            if not view.spread_totals or not view.running_tasks_count[slot]:
+                return  # no cache, or no task on the slot: no total changes
+            sign = 1 if active else -1
+            for group, per_attribute in view.spread_totals.items():
+                tasks = view.group_counts[group][slot]
+                if tasks:
+                    for attribute, totals in per_attribute.items():
+                        totals[view.attributes[attribute][0][slot] + 1] += sign * tasks
+
+    def _spread_change(self, group: str, slot: int, change: int) -> None:
+        """A task of ``group`` came to or left ``slot``: update the group's spread totals."""
+        view = self.view
+        if view.spread_totals and view.active[slot]:
+            per_attribute = view.spread_totals.get(group)
+            if per_attribute:
+                for attribute, totals in per_attribute.items():
+                    totals[view.attributes[attribute][0][slot] + 1] += change
 
     def set_connected(self, slot: int, connected: bool) -> None:
         """The agent's connection (``agentConnected``): nothing is placed where it is false."""
@@ -145,19 +170,19 @@ class Cluster:
         """UpdateContainerInstancesState DRAINING: still registered, but nothing new is placed there."""
         self.membership_version += 1
         self.infos[slot].status = DRAINING
-        self.view.active[slot] = False
+        self._set_active_flag(slot, False)
 
     def set_active(self, slot: int) -> None:
         """UpdateContainerInstancesState ACTIVE on a DRAINING instance: tasks are placed there again."""
         self.membership_version += 1
         self.infos[slot].status = ACTIVE
-        self.view.active[slot] = True
+        self._set_active_flag(slot, True)
 
     def deactivate(self, slot: int) -> None:
         """The instance is gone (INACTIVE): it never takes a task again."""
         self.membership_version += 1
         self.infos[slot].status = INACTIVE
-        self.view.active[slot] = False
+        self._set_active_flag(slot, False)
         self.view.connected[slot] = False
 
     def _set_attribute(self, slot: int, name: str, value: str) -> None:
@@ -169,10 +194,15 @@ class Cluster:
         codes, values = attributes[name]
         code_of = self._attr_codes[name]
         code = code_of.get(value)
-        if code is None:
+        new_bucket = code is None
+        if new_bucket:
             code = len(values)
             values.append(value)
             code_of[value] = code
+        if self.view.spread_totals and (new_bucket or self.view.active[slot]):
+            # a new bucket, or a counted slot moving: totals of this attribute are built again
+            for per_attribute in self.view.spread_totals.values():
+                per_attribute.pop(name, None)
         codes[slot] = code
 
     def _port_mask(self, masks: dict[int, np.ndarray], port: int) -> np.ndarray:
@@ -225,12 +255,14 @@ class Cluster:
             view.group_counts[task.group] = counts
         counts[slot] += 1
         view.running_tasks_count[slot] += 1
+        self._spread_change(task.group, slot, 1)
 
     def release_desired(self, slot: int, task) -> None:  # noqa: ANN001
         """The task's desired status became STOPPED: it no longer counts for its group."""
         view = self.view
         view.group_counts[task.group][slot] -= 1
         view.running_tasks_count[slot] -= 1
+        self._spread_change(task.group, slot, -1)
 
     def release(self, slot: int, task) -> None:  # noqa: ANN001
         """Free the task's resources in the control-plane ledger (at STOPPING, ecs-reference 2.6).

@@ -126,7 +126,7 @@ def place(
     if constraints:
         for _reason, mask in constraint_masks(constraints, view, n, counts):
             ok &= mask
-    chosen = _choose(ok, strategies, view, counts, n, rng) if n else -1
+    chosen = _choose(ok, strategies, view, counts, n, rng, group) if n else -1
     if chosen >= 0:
         decision = PlacementDecision(chosen, "", chosen)
     else:
@@ -262,6 +262,7 @@ def _choose(
     counts: np.ndarray | None,
     n: int,
     rng: np.random.Generator,
+    group: str | None = None,
 ) -> int:
     """Apply the strategies lexicographically to the feasible slots (mask ``ok``); -1 if none.
 
@@ -275,7 +276,7 @@ def _choose(
         if kind == "random":
             break
         if kind == "spread" and field not in INSTANCE_FIELDS:
-            ties = spread_ties(view, field[10:], counts, ok)  # type: ignore[index]
+            ties = spread_ties(view, field[10:], counts, ok, group)  # type: ignore[index]
             if ties is not None:
                 ok = ties
             continue

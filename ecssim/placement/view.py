@@ -70,6 +70,7 @@ class ClusterView:
         "registered_at_s",
         "agent_versions",
         "start_time",
+        "spread_totals",
         "n",
     )
 
@@ -116,6 +117,9 @@ class ClusterView:
         self.registered_at_s = np.full(cap, np.nan) if registered_at_s is None else registered_at_s
         self.agent_versions = [None] * len(instance_ids) if agent_versions is None else agent_versions
         self.start_time = start_time
+        #: group -> attribute -> tasks of the group on ACTIVE slots per attribute bucket, kept up
+        #: to date by the owner of the view (``model.cluster.Cluster``); None: no such cache (copies).
+        self.spread_totals: dict[str, dict[str, np.ndarray]] | None = None
 
     @property
     def size(self) -> int:
