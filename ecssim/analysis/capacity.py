@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ecssim.analysis.health import HEALTH_EVENT, healthy_flags, task_status
+from ecssim.analysis.lookup import lookup
 from ecssim.analysis.schema import (
     ACTIVATING,
     CONTROL_PLANE_FREE_STATES,
@@ -90,8 +91,8 @@ def _delta_frame(rows: pd.DataFrame, az: pd.Series, deltas: dict[str, pd.Series]
 
 def _az_of(rows: pd.DataFrame, instances: pd.DataFrame) -> pd.Series:
     """The row's AZ, or the AZ of its instance when the row leaves it empty."""
-    by_instance = rows["instance_id"].map(instances.set_index("instance_id")["az"])
-    return rows["az"].where(rows["az"] != "", by_instance.astype(object).fillna("")).astype("str")
+    by_instance = lookup(rows["instance_id"], instances.set_index("instance_id")["az"], "")
+    return rows["az"].where(rows["az"] != "", by_instance).astype("str")
 
 
 def _instance_deltas(events: pd.DataFrame, instances: pd.DataFrame) -> pd.DataFrame:
@@ -99,9 +100,9 @@ def _instance_deltas(events: pd.DataFrame, instances: pd.DataFrame) -> pd.DataFr
     on = rows["to_state"].isin(REGISTERED_INSTANCE_STATES).astype("int64").to_frame("on")
     change = _step_deltas(on, rows["entity_id"])["on"]
     info = instances.set_index("instance_id")
-    cpu = rows["entity_id"].map(info["cpu_registered"]).fillna(0)
-    memory = rows["entity_id"].map(info["memory_registered_mib"]).fillna(0)
-    az = rows["az"].where(rows["az"] != "", rows["entity_id"].map(info["az"]).astype(object).fillna(""))
+    cpu = lookup(rows["entity_id"], info["cpu_registered"], 0)
+    memory = lookup(rows["entity_id"], info["memory_registered_mib"], 0)
+    az = rows["az"].where(rows["az"] != "", lookup(rows["entity_id"], info["az"], ""))
     return _delta_frame(
         rows,
         az,
@@ -122,7 +123,7 @@ def _task_deltas(rows: pd.DataFrame, scope: pd.Series, info: pd.DataFrame) -> pd
     reserves capacity from its first row with an instance until it is freed.
     """
     ids = rows["entity_id"]
-    cpu, memory = ids.map(info["cpu"]).fillna(0), ids.map(info["memory_mib"]).fillna(0)
+    cpu, memory = lookup(ids, info["cpu"], 0), lookup(ids, info["memory_mib"], 0)
     levels = {name: rows["to_state"].isin(states) for name, states in _TASK_STATE_LEVELS.items()}
     by_task = ids.to_numpy()
     freed = rows["to_state"].isin(CONTROL_PLANE_FREE_STATES).groupby(by_task).cummax()
@@ -143,16 +144,16 @@ def _host_deltas(events: pd.DataFrame, info: pd.DataFrame, instances: pd.DataFra
         host,
         _az_of(host, instances),
         {
-            "cpu_reserved_host": sign * hids.map(info["cpu"]).fillna(0),
-            "memory_reserved_host_mib": sign * hids.map(info["memory_mib"]).fillna(0),
+            "cpu_reserved_host": sign * lookup(hids, info["cpu"], 0),
+            "memory_reserved_host_mib": sign * lookup(hids, info["memory_mib"], 0),
         },
     )
 
 
 def _provider_of(rows: pd.DataFrame, tasks: pd.DataFrame, instances: pd.DataFrame) -> pd.Series:
     """``provider:<name>`` of each row: its instance's capacity provider, else its task's ("" if none)."""
-    by_instance = rows["instance_id"].map(instances.set_index("instance_id")["capacity_provider"]).astype(object).fillna("")
-    by_task = rows["entity_id"].map(tasks.set_index("task_id")["capacity_provider"]).astype(object).fillna("")
+    by_instance = lookup(rows["instance_id"], instances.set_index("instance_id")["capacity_provider"], "")
+    by_task = lookup(rows["entity_id"], tasks.set_index("task_id")["capacity_provider"], "")
     name = by_instance.where(rows["instance_id"] != "", by_task).astype("str")
     return (PROVIDER_PREFIX + name).where(name != "", "")
 

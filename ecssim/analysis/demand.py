@@ -29,6 +29,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from ecssim.analysis.lookup import lookup
 from ecssim.analysis.schema import RUNNING, SCHEMAS, conform, frame
 from ecssim.analysis.steps import segments
 
@@ -46,7 +47,7 @@ def _task_deltas(events: pd.DataFrame, tasks: pd.DataFrame, services: set[str], 
     rows = rows.sort_values("seq", kind="stable")
     running = (rows["to_state"] == RUNNING).astype("int64")
     change = running - running.groupby(rows["entity_id"].to_numpy(), sort=False).shift(fill_value=0)
-    reserved = rows["entity_id"].map(tasks.set_index("task_id")[column]).fillna(0).astype("int64")
+    reserved = lookup(rows["entity_id"], tasks.set_index("task_id")[column], 0).astype("int64")
     return pd.DataFrame({"seq": rows["seq"], "time_s": rows["time_s"], "service": rows["service"],
                          "running_tasks": change, "capacity": change * reserved})
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ecssim.analysis.lookup import lookup
 from ecssim.analysis.schema import (
     RUNNING,
     SCHEMAS,
@@ -85,7 +86,7 @@ def _attach(
     """Add one column per ``values`` entry by looking ``base[key]`` up in it."""
     out = base.copy()
     for name, series in values.items():
-        out[name] = out[key].map(series).fillna(fill[name]) if len(series) else fill[name]
+        out[name] = lookup(out[key], series, fill[name]) if len(series) else fill[name]
     return out
 
 

@@ -1,0 +1,33 @@
+"""Look keys up in a keyed Series by position: ``keys.map(table).fillna(fill)``, fast.
+
+pandas' ``Series.map`` over string keys casts every looked-up value back through the keys'
+string dtype, which dominated building the capacity and tasks tables of long runs (millions of
+rows). Looking the positions up once with the index's hash table gives the same values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def lookup(keys: pd.Series, table: pd.Series, fill: object) -> pd.Series:
+    """The value of ``table`` at each key (``fill`` where the key is missing), on ``keys``' index.
+
+    Same values and dtype as ``keys.map(table).fillna(fill)`` for numeric tables (float64 once a
+    key is missing), and as ``keys.map(table).astype(object).fillna(fill)`` for string tables.
+    ``table``'s index must be unique, as ``map`` requires.
+    """
+    if len(table) == 0:
+        values = np.full(len(keys), fill, dtype=object if isinstance(fill, str) else np.float64)
+        return pd.Series(values, index=keys.index)
+    positions = table.index.get_indexer(keys)
+    numeric = pd.api.types.is_numeric_dtype(table.dtype) and not pd.api.types.is_bool_dtype(table.dtype)
+    source = table.to_numpy(dtype=None if numeric else object)
+    values = source[positions]
+    missing = positions < 0
+    if missing.any():
+        if numeric:
+            values = values.astype(np.float64)
+        values[missing] = fill
+    return pd.Series(values, index=keys.index)
