@@ -43,10 +43,14 @@ class Recorder:
         old = task.state
         task.state = new_state
         slot = task.slot
+        if slot >= 0:  # the common case, inline: this runs for every transition of every task
+            instance_id, az = self.instance_ids[slot], self.instance_azs[slot]
+        else:
+            instance_id, az = self.where(slot)
+        service = task.service
         self._events.append((
-            self.env.now, "task", task.id, "state", old, new_state,
-            task.stop_reason, task.stop_code, *self.where(slot),
-            task.service.name if task.service is not None else "", task.group, task.spec.key,
+            self.env.now, "task", task.id, "state", old, new_state, task.stop_reason, task.stop_code,
+            instance_id, az, service.name if service is not None else "", task.group, task.spec.key,
             task.incident, NAN,
         ))
         listener = self.listener
@@ -56,11 +60,15 @@ class Recorder:
     def task_event(self, task: Task, event: str) -> None:
         """A non-state task row (pull_started, pull_stopped, host_acquired, host_released)."""
         slot = task.slot
+        if slot >= 0:
+            instance_id, az = self.instance_ids[slot], self.instance_azs[slot]
+        else:
+            instance_id, az = self.where(slot)
+        service = task.service
+        state = task.state
         self._events.append((
-            self.env.now, "task", task.id, event, task.state, task.state,
-            "", "", *self.where(slot),
-            task.service.name if task.service is not None else "", task.group, task.spec.key,
-            task.incident, NAN,
+            self.env.now, "task", task.id, event, state, state, "", "", instance_id, az,
+            service.name if service is not None else "", task.group, task.spec.key, task.incident, NAN,
         ))
 
     def task_health(self, task: Task, new_health: str, reason: str = "") -> None:
