@@ -71,9 +71,14 @@ _TASK_STATE_LEVELS = {
 }
 
 
+#: The columns of ``events`` the capacity and service-count computations read (taking only
+#: these keeps row selections of long runs cheap).
+_ROW_COLUMNS = ["seq", "time_s", "entity_id", "event", "to_state", "instance_id", "az", "service", "value"]
+
+
 def _rows(events: pd.DataFrame, entity: str, kinds: tuple[str, ...]) -> pd.DataFrame:
     mask = (events["entity"] == entity) & events["event"].isin(kinds)
-    return events.loc[mask].sort_values("seq", kind="stable")
+    return events.loc[mask, _ROW_COLUMNS].sort_values("seq", kind="stable")
 
 
 def _step_deltas(indicators: pd.DataFrame, entity_ids: pd.Series) -> pd.DataFrame:

@@ -90,6 +90,11 @@ def _attach(
     return out
 
 
+#: The columns of ``events`` that :func:`tasks_table` reads.
+_TASK_ROW_COLUMNS = ["time_s", "entity_id", "event", "to_state", "reason", "stop_code", "instance_id", "az",
+                     "incident_id"]
+
+
 def tasks_table(log: EventLog, events: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per task created: the registry row plus ECS's lifecycle fields (see module doc).
 
@@ -99,7 +104,7 @@ def tasks_table(log: EventLog, events: pd.DataFrame | None = None) -> pd.DataFra
         events = events_table(log)
     schema = SCHEMAS["tasks"]
     base = frame(log.tasks, {c: schema[c] for c in TASK_COLUMNS})
-    rows = events[events["entity"] == "task"]
+    rows = events.loc[events["entity"] == "task", _TASK_ROW_COLUMNS]
     state = rows[rows["event"] == "state"]
     stops = state[state["to_state"].isin(STOP_STATES)]
     placed = rows[rows["instance_id"] != ""]
