@@ -49,6 +49,7 @@ class AutoScalingGroup:
         self.next_index = 0
         self.slots: list[int] = []  # every instance it launched, in launch order
         self._live_in = dict.fromkeys(fleet.availability_zones, 0)  # live (not terminated) instances per AZ
+        self._live_slots: dict[str, dict[int, None]] = {}  # AZ -> its live instances, in launch order
         self.pending: list[tuple[int, str]] = []  # (lost slot, incident) waiting for an AZ that accepts instances
         self.rebalance_victims: dict[int, str] = {}  # launched slot -> AZ to terminate an instance in once it registers
         self.retiring: set[int] = set()  # slots terminated by AZ rebalancing (not replaced)
@@ -91,6 +92,7 @@ class AutoScalingGroup:
         agent.on_terminated = self._instance_gone
         world.plane.agents.append(agent)
         self._live_in[az] = self._live_in.get(az, 0) + 1
+        self._live_slots.setdefault(az, {})[slot] = None
         world.log.instances.append((info.id, fleet.name, entry.name, az, fleet.market, self.cpu, self.memory,
                                     world.env.now, self.capacity_provider))
         self.launched_at[slot] = -float("inf") if warm else world.env.now
@@ -155,7 +157,9 @@ class AutoScalingGroup:
 
     def _instance_gone(self, slot: int) -> None:
         """One of the group's instances was terminated: it no longer counts in its AZ."""
-        self._live_in[self.world.cluster.infos[slot].az] -= 1
+        az = self.world.cluster.infos[slot].az
+        self._live_in[az] -= 1
+        del self._live_slots[az][slot]
 
     # ------------------------------------------------------------------ desired capacity
     def in_service(self) -> list[int]:
@@ -220,10 +224,12 @@ class AutoScalingGroup:
     def _retire_one(self, az: str) -> None:
         """Terminate the fleet's instance in ``az`` with the fewest tasks (ties: the newest)."""
         world = self.world
-        agents, infos = world.plane.agents, world.cluster.infos
-        candidates = [s for s in self.slots if infos[s].az == az and not agents[s].terminated]
+        agents = world.plane.agents
+        candidates = list(self._live_slots.get(az, ()))  # launch order, terminated ones left out
         if not candidates:
             return
-        victim = min(reversed(candidates), key=lambda s: len(agents[s].tasks))
+        tasks = [len(agents[s].tasks) for s in candidates]
+        fewest = min(tasks)
+        victim = candidates[len(tasks) - 1 - tasks[::-1].index(fewest)]  # the newest of those with fewest
         self.retiring.add(victim)
         world.ec2.terminate(victim, f"Auto Scaling group {self.name} rebalances its Availability Zones")
