@@ -26,6 +26,7 @@ from pathlib import Path
 import click
 
 from .analysis import MissingExtraError, OutputFolderError
+from .model.invariants import InvariantViolation  # --check-invariants (issue 10)
 from .scenario import ScenarioError, load_scenario, scenario_json_schema, validate_file
 from .scenario.traces import TraceError
 from .units import format_duration
@@ -40,6 +41,12 @@ def _fail(message: str, status: int = BAD_INPUT) -> None:
     sys.exit(status)
 
 
+#: --check-invariants (issue 10).
+CHECK_INVARIANTS_HELP = ("Check the run's invariants after every step (ledgers, task conservation, deployment "
+                         "limits, time order; slower). Default: the ECSSIM_CHECK_INVARIANTS environment variable, "
+                         "else off.")
+
+
 @contextmanager
 def _exit_status(debug: bool, input_errors: tuple[type[Exception], ...] = _INPUT_ERRORS) -> Iterator[None]:
     """Bad input exits 2 with its message; any other failure inside a run exits 1."""
@@ -47,6 +54,10 @@ def _exit_status(debug: bool, input_errors: tuple[type[Exception], ...] = _INPUT
         yield
     except input_errors as error:
         _fail(str(error))
+    except InvariantViolation as error:  # --check-invariants (issue 10): ecssim's bug, status 1, one line
+        if debug:
+            traceback.print_exc()
+        _fail(str(error), RUN_FAILED)
     except Exception as error:  # a failure inside the run: status 1
         if debug:
             traceback.print_exc()
@@ -80,9 +91,15 @@ def main() -> None:
               help="Also write animation.gif into --out: instances filling with tasks over time.")
 @click.option("--narrate", is_flag=True, help="Print what happened, in words, before the summary.")
 @click.option("--debug", is_flag=True, help="Show a traceback when a run fails.")
+@click.option("--check-invariants/--no-check-invariants", "check_invariants", default=None,
+              help=CHECK_INVARIANTS_HELP)  # --check-invariants (issue 10)
+@click.option("--summary-only", is_flag=True,
+              help="Keep no tables, only the summary, computed as the run goes: memory stays flat however "
+                   "long the run (--out then writes summary.json, scenario.json and provenance.json).")
 def run(scenario_file: Path | None, seed: int | None, replication: int, experiment_file: Path | None,
         point: int | None, out: Path | None, fmt: str, force: bool, timing_file: Path | None, plots: bool,
-        with_report: bool, animation: bool, narrate: bool, debug: bool) -> None:
+        with_report: bool, animation: bool, narrate: bool, debug: bool, check_invariants: bool | None,
+        summary_only: bool) -> None:
     """Run SCENARIO_FILE and print a short summary (and write the tables with --out).
 
     With --experiment FILE --point P --replication R, run that one run of an experiment
@@ -99,6 +116,11 @@ def run(scenario_file: Path | None, seed: int | None, replication: int, experime
     if out is None and (plots or with_report or animation):
         flag = "--plots" if plots else "--report" if with_report else "--animation"
         _fail(f"{flag} writes into the output folder: give --out DIR")
+    if summary_only and (plots or with_report or animation or narrate or check_invariants or fmt != "csv"):
+        flag = next(name for name, on in (("--plots", plots), ("--report", with_report), ("--animation", animation),
+                                          ("--narrate", narrate), ("--check-invariants", check_invariants),
+                                          ("--format", fmt != "csv")) if on)
+        _fail(f"--summary-only keeps no tables, which {flag} needs: leave one of them out")
     with _exit_status(debug, (*_INPUT_ERRORS, ValueError)):
         if experiment_file is not None:
             from .experiments import load_experiment, run_spec
@@ -119,17 +141,24 @@ def run(scenario_file: Path | None, seed: int | None, replication: int, experime
             check_target(out, force)
     with _exit_status(debug):
         started = time.perf_counter()
-        result = simulate(scenario, seed=seed, replication=replication)
+        if summary_only:
+            from .simulation import Simulation
+
+            result = Simulation(scenario, seed, replication, summary_only=True).run_until().result()
+        else:
+            result = simulate(scenario, seed=seed, replication=replication, check_invariants=check_invariants)
         wall = time.perf_counter() - started
         extras: list[str] = []
-        if out is not None:
+        if out is not None and summary_only:
+            result.save(out, force=force)
+        elif out is not None:
             wanted = plots or with_report or animation
             extra = _extra_files(result, plots, with_report, animation, extras) if wanted else None
             result.save(out, format=fmt, force=force, extra=extra)
         story = _narration(result) if narrate else ""
     if story:
         click.echo(story)
-    click.echo(_summary_text(scenario.name, seed, result.summary(), wall, out))
+    click.echo(_summary_text(scenario.name, seed, result.summary(), wall, out, summary_only))
     if extras:
         click.echo(f"  also written: {', '.join(extras)}")
 
@@ -168,7 +197,8 @@ def _narration(result) -> str:  # noqa: ANN001
     return narrate(result).rstrip("\n")
 
 
-def _summary_text(name: str, seed: int, summary: dict, wall_s: float, out: Path | None) -> str:
+def _summary_text(name: str, seed: int, summary: dict, wall_s: float, out: Path | None,
+                  summary_only: bool = False) -> str:
     def seconds(key: str) -> str:
         value = summary.get(key, math.nan)
         return format_duration(value) if value == value else "n/a"
@@ -190,7 +220,7 @@ def _summary_text(name: str, seed: int, summary: dict, wall_s: float, out: Path 
         lines.append(f"  cost: {cost:,.2f} USD (instances {summary['cost_instances_usd']:,.2f}, "
                      f"Fargate {summary['cost_fargate_usd']:,.2f})")
     if out is not None:
-        lines.append(f"  tables written to {out}/")
+        lines.append(f"  {'summary' if summary_only else 'tables'} written to {out}/")
     return "\n".join(lines)
 
 
@@ -366,10 +396,12 @@ SWEEP_HEADLINE = ("recovery_time_p95_s", "service_availability_mean", "placement
               help=f"Summary metric to print per point (repeatable; default {', '.join(SWEEP_HEADLINE)}).")
 @click.option("--plots", is_flag=True,
               help="Also write a PNG per metric (mean and confidence band per point) into the folder.")
+@click.option("--check-invariants/--no-check-invariants", "check_invariants", default=None,
+              help=CHECK_INVARIANTS_HELP)  # --check-invariants (issue 10)
 @_executor_options
 def sweep(experiment_file: Path | None, out: Path | None, resume: Path | None, tables: bool, fmt: str,
-          confidence: float, metrics: tuple[str, ...], plots: bool, workers: int | None, executor: str | None,
-          dask: str | None, quiet: bool, debug: bool) -> None:
+          confidence: float, metrics: tuple[str, ...], plots: bool, check_invariants: bool | None,
+          workers: int | None, executor: str | None, dask: str | None, quiet: bool, debug: bool) -> None:
     """Run every point x replication of EXPERIMENT_FILE; write runs.csv and aggregate.csv.
 
     Exit status: 0 when every run succeeded, 1 when some failed (listed at the end; the
@@ -390,7 +422,8 @@ def sweep(experiment_file: Path | None, out: Path | None, resume: Path | None, t
         with _exit_status(debug, (*_INPUT_ERRORS, ValueError)):  # runs' own errors are recorded, not raised
             spec = load_experiment(experiment_file) if experiment_file is not None else None
             result = experiment(spec, out=folder, tables=tables, table_format=fmt, resume=resume is not None,
-                                confidence=confidence, progress=False if quiet else None, **where)
+                                confidence=confidence, progress=False if quiet else None,
+                                check_invariants=check_invariants, **where)
     except SweepInterrupted as stop:
         _fail(str(stop), 130)
     wall = time.perf_counter() - started

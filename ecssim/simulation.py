@@ -6,6 +6,10 @@ import pandas as pd
 import simpy
 
 from .analysis import Result, add_timestamps, build_result, events_table
+from .analysis.online import OnlineSummary
+from .analysis.summary_result import SummaryOnlyResult
+from .gc_tuning import fewer_collections
+from .model import invariants
 from .model.eventlog import EventLog
 from .model.task import STARTING_STATES, STOPPING_STATES
 from .model.world import AgentFactory, World
@@ -21,14 +25,37 @@ class Simulation:
     """
 
     def __init__(self, scenario: Scenario, seed: int = 0, replication: int = 0, *,
-                 env: simpy.Environment | None = None, agent_factory: AgentFactory | None = None) -> None:
-        """``env`` and ``agent_factory``: see :class:`~ecssim.model.world.World` (real time, other agents)."""
+                 env: simpy.Environment | None = None, agent_factory: AgentFactory | None = None,
+                 check_invariants: bool | None = None, summary_only: bool = False) -> None:
+        """``env`` and ``agent_factory``: see :class:`~ecssim.model.world.World` (real time, other agents).
+
+        ``check_invariants``: check the run's invariants after every step (see
+        :mod:`ecssim.model.invariants`; None: as ``ECSSIM_CHECK_INVARIANTS`` says, off by default).
+        ``summary_only``: keep no rows, only the summary metrics, computed as the run goes
+        (memory flat in simulated time; :meth:`result` gives a
+        :class:`~ecssim.analysis.summary_result.SummaryOnlyResult`). The invariant checker reads
+        the rows back, so it is off in this mode (asking for both is an error).
+        """
         self.scenario = scenario
         self.seed = int(seed)
         self.replication = int(replication)
-        self.world = World(scenario, self.seed, self.replication, env=env, agent_factory=agent_factory)
+        self.online: OnlineSummary | None = None
+        log = None
+        if summary_only:
+            if check_invariants:
+                raise ValueError("summary_only keeps no rows, and the invariant checker reads them: choose one")
+            check_invariants = False
+            prices = scenario.model_dump(mode="json", by_alias=True).get("prices")
+            self.online = OnlineSummary(float(scenario.measure_from), float(scenario.duration), prices)
+            log = self.online.sink()
+        with fewer_collections():
+            self.world = World(scenario, self.seed, self.replication, env=env, agent_factory=agent_factory, log=log)
         self.env = self.world.env
         self._cursor = 0  # rows of the event log already handed out by step()/run_until()
+        self.checker: invariants.InvariantChecker | None = None
+        if invariants.resolve(check_invariants):
+            self.checker = invariants.InvariantChecker(self.world)
+            self.checker.check()  # what the world's build recorded (warm starts)
 
     @property
     def now(self) -> float:
@@ -43,9 +70,25 @@ class Simulation:
         """Advance to ``until`` (seconds or a duration string; default the scenario's duration)."""
         end = self.duration if until is None else min(parse_duration(until), self.duration)
         if end > self.env.now:
-            self.env.run(until=end)
+            if self.checker is not None:
+                self._run_checked(end)
+            with fewer_collections():
+                self.env.run(until=end)
         self._cursor = len(self.world.log.events)
         return self
+
+    def _run_checked(self, end: float) -> None:
+        """Step to just before ``end`` (as ``env.run(until=end)`` would), checking after each step.
+
+        A no-op timeout at ``end`` keeps a wall-clock environment (Docker mode) stepping while it
+        waits for the engine's callbacks, instead of finding its queue empty.
+        """
+        env, checker, events = self.env, self.checker, self.world.log.events
+        env.timeout(end - env.now)
+        while env.peek() < end:
+            env.step()
+            if len(events) != checker.cursor or checker.stops_pending:
+                checker.check()
 
     def step(self) -> pd.DataFrame:
         """Advance to the next moment something is recorded; return the rows since the last call.
@@ -55,16 +98,22 @@ class Simulation:
         that simulated time is included. Returns an empty frame once nothing is left to happen
         before the scenario's end (the run covers [0, duration), as ``run_until`` does).
         """
+        if self.online is not None:
+            raise RuntimeError("a summary-only run keeps no rows to step through: run it without summary_only")
         events = self.world.log.events
         env = self.env
         while len(events) == self._cursor:
             if env.peek() >= self.duration:
                 break
             env.step()
+            if self.checker is not None and self.checker.pending:
+                self.checker.check()
         if len(events) > self._cursor:
             now = env.now
             while env.peek() == now:
                 env.step()
+                if self.checker is not None and self.checker.pending:
+                    self.checker.check()
         new_rows = EventLog()
         new_rows.events = events[self._cursor:]
         frame = add_timestamps(events_table(new_rows), self.scenario.start_time)
@@ -112,9 +161,19 @@ class Simulation:
 
         return headroom(self, task_definition, **options)
 
-    def result(self) -> Result:
-        """The tables of everything recorded so far."""
-        return build_result(
+    def result(self) -> Result | SummaryOnlyResult:
+        """The tables of everything recorded so far (time order checked in the invariants mode).
+
+        A summary-only run has no tables: its result, once it has run to its end, is the summary.
+        """
+        if self.online is not None:
+            if self.env.now < self.duration:
+                raise RuntimeError("a summary-only run gives its summary at its end: call run_until() first")
+            return SummaryOnlyResult(self.online, scenario=self.scenario.model_dump(mode="json", by_alias=True),
+                                     seed=self.seed, replication=self.replication, duration_s=self.duration,
+                                     measure_from_s=float(self.scenario.measure_from),
+                                     start_time=self.scenario.start_time)
+        result = build_result(
             self.world.log,
             scenario=self.scenario.model_dump(mode="json", by_alias=True),
             seed=self.seed,
@@ -124,8 +183,16 @@ class Simulation:
             start_time=self.scenario.start_time,
             base_dir=self.scenario.base_dir,
         )
+        if self.checker is not None:
+            self.checker.finish()
+            invariants.check_tables(result)
+        return result
 
 
-def simulate(scenario: Scenario, seed: int = 0, *, replication: int = 0) -> Result:
-    """Run ``scenario`` to its end with ``seed`` and return its tables."""
-    return Simulation(scenario, seed, replication).run_until().result()
+def simulate(scenario: Scenario, seed: int = 0, *, replication: int = 0,
+             check_invariants: bool | None = None) -> Result:
+    """Run ``scenario`` to its end with ``seed`` and return its tables.
+
+    ``check_invariants``: see :class:`Simulation` (None: as ``ECSSIM_CHECK_INVARIANTS`` says).
+    """
+    return Simulation(scenario, seed, replication, check_invariants=check_invariants).run_until().result()

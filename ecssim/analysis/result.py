@@ -299,6 +299,10 @@ def load_result(path: str | Path) -> Result:
     provenance = output.read_provenance(folder)
     if provenance is None:
         raise output.OutputFolderError(f"{folder} is not an ecssim result folder")
+    if provenance.get("summary_only"):
+        raise output.OutputFolderError(
+            f"{folder} holds a summary-only run: it has summary.json (read it with json.load) but no tables; "
+            "run its scenario without --summary-only for them")
     fmt = provenance.get("format", "csv")
     start_time = provenance.get("start_time") or None
     missing = [name for name in TABLE_NAMES if not (folder / f"{name}.{fmt}").exists()]

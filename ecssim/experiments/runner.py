@@ -35,6 +35,7 @@ class RunSpec:
     base_dir: str
     tables_dir: str | None = None  # write the full tables under this folder's runs/
     table_format: str = "csv"
+    check_invariants: bool = False  # check the run's invariants after every step (see ecssim.model.invariants)
 
     @property
     def key(self) -> tuple[int, int]:
@@ -95,7 +96,8 @@ def simulate_run(spec: RunSpec):  # noqa: ANN201 - an ecssim.Result
     """The full result of run ``spec`` (what ``ecssim run --experiment`` shows)."""
     from ecssim.simulation import simulate
 
-    return simulate(_scenario(spec), seed=spec.seed, replication=spec.replication)
+    return simulate(_scenario(spec), seed=spec.seed, replication=spec.replication,
+                    check_invariants=spec.check_invariants)
 
 
 def execute(spec: RunSpec) -> RunRecord:

@@ -35,6 +35,7 @@ import pandas as pd
 
 from ecssim.analysis.output import OutputFolderError, read_provenance, require_format, write_json
 from ecssim.analysis.result import library_versions
+from ecssim.model.invariants import resolve as resolve_invariants
 
 from .executors import make_executor
 from .progress import progress_bar
@@ -59,15 +60,20 @@ class SweepInterrupted(KeyboardInterrupt):
 
 
 def run_spec(experiment: Experiment, point: int, replication: int, *, tables_dir: str | Path | None = None,
-             table_format: str = "csv") -> RunSpec:
-    """What a worker needs for run (point, replication) of ``experiment``."""
+             table_format: str = "csv", check_invariants: bool | None = None) -> RunSpec:
+    """What a worker needs for run (point, replication) of ``experiment``.
+
+    ``check_invariants`` None: as ``ECSSIM_CHECK_INVARIANTS`` says here (the choice travels
+    with the spec, so remote workers follow it too).
+    """
     if not 0 <= replication < experiment.replications:
         raise ValueError(
             f"replication {replication} does not exist; the experiment has replications 0..{experiment.replications - 1}"
         )
     chosen = experiment.point(point)
     return RunSpec(point, replication, experiment.seed, chosen.scenario_data, experiment.scenario_source,
-                   str(experiment.scenario_base_dir), None if tables_dir is None else str(tables_dir), table_format)
+                   str(experiment.scenario_base_dir), None if tables_dir is None else str(tables_dir), table_format,
+                   resolve_invariants(check_invariants))
 
 
 def axis_value(value: Any) -> Any:
@@ -289,6 +295,7 @@ def experiment(
     resume: bool = False,
     confidence: float = 0.95,
     progress: bool | None = None,
+    check_invariants: bool | None = None,
 ) -> ExperimentResult:
     """Run every (point, replication) of an experiment and combine their summaries.
 
@@ -297,7 +304,9 @@ def experiment(
     default; ``workers`` processes, one per core by default) or ``dask`` (at
     ``dask_address``, or a LocalCluster of ``workers`` processes). ``tables`` keeps each
     run's full tables under ``out/runs/``. ``progress`` None shows a bar only where someone
-    watches. Raises :class:`SweepInterrupted` on Ctrl-C after keeping the finished runs.
+    watches. ``check_invariants``: check every run's invariants (a violation fails that run;
+    None: as ``ECSSIM_CHECK_INVARIANTS`` says). Raises :class:`SweepInterrupted` on Ctrl-C
+    after keeping the finished runs.
     """
     if isinstance(spec, (str, Path)):
         spec = load_experiment(spec)
@@ -316,7 +325,8 @@ def experiment(
     assert spec is not None
     done = {key: record for key, record in done.items() if record.status == "ok"}
     todo = [
-        run_spec(spec, point.index, r, tables_dir=folder if tables else None, table_format=table_format)
+        run_spec(spec, point.index, r, tables_dir=folder if tables else None, table_format=table_format,
+                 check_invariants=check_invariants)
         for point in spec.points for r in range(spec.replications) if (point.index, r) not in done
     ]
     records = list(done.values())

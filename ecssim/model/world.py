@@ -54,7 +54,8 @@ class World:
     """Everything a run simulates, wired together and ready to run."""
 
     def __init__(self, scenario: Scenario, seed: int, replication: int = 0, *, explain=None,  # noqa: ANN001
-                 env: simpy.Environment | None = None, agent_factory: AgentFactory | None = None) -> None:
+                 env: simpy.Environment | None = None, agent_factory: AgentFactory | None = None,
+                 log: EventLog | None = None) -> None:
         """Build the world; ``explain`` is an explain probe for the control plane (see ``ecssim.insight``).
 
         ``env``: the SimPy environment to run in (default a new simulated-time one; a
@@ -62,6 +63,8 @@ class World:
         ``agent_factory``: makes the agent of each container instance (default
         :class:`SimulatedAgent`); the Docker mode passes one that runs real containers behind
         the same agent interface, so placement and the schedulers stay the same code.
+        ``log``: where the rows go (default a new :class:`EventLog`; a summary-only run passes
+        an :class:`~ecssim.analysis.online.OnlineSummary` sink that keeps none of them).
         """
         self.scenario = scenario
         self.seed = int(seed)
@@ -69,7 +72,7 @@ class World:
         self.duration = float(scenario.duration)
         self.env = env if env is not None else simpy.Environment()
         self.agent_factory: AgentFactory = agent_factory if agent_factory is not None else simulated_agent
-        self.log = EventLog()
+        self.log = log if log is not None else EventLog()
         self.rec = Recorder(self.env, self.log)
         self.streams = Streams(seed, replication)
         total = sum(f.count for f in scenario.cluster.fleets)
