@@ -49,11 +49,14 @@ from ecssim.model.eventlog import (
 def events_table(log: EventLog) -> pd.DataFrame:
     """Every row of the log, in order, with a leading ``seq`` (0, 1, ...) giving that order."""
     schema = SCHEMAS["events"]
-    if not log.events:
+    rows = log.events
+    if not rows:
         return frame([], schema)
-    df = pd.DataFrame.from_records(log.events, columns=list(EVENT_COLUMNS))
-    df.insert(0, "seq", range(len(df)))
-    return conform(df, schema)
+    # Column by column: a long run's millions of rows never become one object array at once.
+    columns = {"seq": pd.Series(range(len(rows)), dtype=schema["seq"])}
+    for index, name in enumerate(EVENT_COLUMNS):
+        columns[name] = pd.Series([row[index] for row in rows], dtype=schema[name])
+    return pd.DataFrame(columns, copy=False)
 
 
 def services_table(log: EventLog) -> pd.DataFrame:

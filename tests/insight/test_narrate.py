@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import re
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -257,11 +256,9 @@ def test_spread_counts_agree_with_explain() -> None:
 # ---------------------------------------------------------------------- every example scenario
 @pytest.mark.parametrize("name", sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml")))
 def test_every_example_scenario_narrates(name: str) -> None:
-    """Each example runs its own duration (all take well under a second to simulate)."""
+    """Each example narrates over its own duration (how fast: benchmarks/pictures.py, not a unit test)."""
     result = example(name)
-    started = time.perf_counter()
     lines = narrate_lines(result)
-    assert time.perf_counter() - started < 1.0
     assert lines
     assert all(re.match(r"^(\d+d )?\d\d:\d\d:\d\d \S", line) for line in lines)
     assert not [line for line in narration(result) if line.kind == "other"]  # every row kind is known
