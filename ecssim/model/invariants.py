@@ -15,6 +15,8 @@ import math
 import os
 from collections import Counter
 
+import numpy as np
+
 from .task import SERVICE_SCHEDULER_INITIATED, STATES
 
 #: Environment variable that turns the mode on by default (``1``/``true``/``yes``/``on``).
@@ -78,6 +80,7 @@ class InvariantChecker:
         self.world = world
         self._events = world.log.events
         self.cursor = 0  # rows of the event log already read
+        self._membership_seen = -1  # the cluster's membership_version at the last spread-totals check
         self._last_time = -math.inf
         self._state: dict[str, str] = {}  # live task -> its state per its rows
         self._where: dict[str, str] = {}  # live task -> its instance id ("" without one)
@@ -147,14 +150,42 @@ class InvariantChecker:
         for task_id, instance_id in self._just_stopped:
             self._check_stopped(task_id, instance_id)
         self._just_stopped.clear()
+        touched: set[str] = set()
         for slot in sorted(self._dirty):
             self._check_slot(slot)
+            touched |= self._slots[slot].groups
             self._slots[slot].groups.clear()
         self._dirty.clear()
+        self._check_spread_totals(touched)
         for name in sorted(self._scheduler_stops):
             self._check_minimum_healthy(name)
         self._scheduler_stops.clear()
         self._check_conservation()
+
+    def _check_spread_totals(self, touched: set[str]) -> None:
+        """The cluster's per-group spread totals (a placement cache) equal a recount from the view.
+
+        The groups whose rows this step touched, or every cached group once the instances'
+        membership (status, attributes) changed.
+        """
+        cluster = self.world.cluster
+        view = cluster.view
+        cache = view.spread_totals
+        if not cache:
+            return
+        if cluster.membership_version != self._membership_seen:
+            self._membership_seen = cluster.membership_version
+            touched = set(cache)
+        n = view.n
+        for group in sorted(touched & cache.keys()):
+            counts = view.group_counts[group][:n]
+            for attribute, totals in cache[group].items():
+                codes, values = view.attributes[attribute]
+                weights = np.multiply(counts, view.active[:n], dtype=np.float64)
+                recount = np.bincount(codes[:n] + 1, weights=weights, minlength=len(values) + 1)
+                if not np.array_equal(totals[: len(recount)], recount) or totals[len(recount):].any():
+                    self.fail(f"group {group}", "spread totals",
+                              f"{attribute}: cached {totals.tolist()}, recounted {recount.tolist()}")
 
     def finish(self) -> None:
         """The last check, when the tables are built: also the tasks on no instance (Fargate, waiting)."""

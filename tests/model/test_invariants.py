@@ -165,6 +165,12 @@ def test_catches_a_group_count_never_lowered(monkeypatch: pytest.MonkeyPatch) ->
                                    "3 counted, 2 desired RUNNING")
 
 
+def test_catches_spread_totals_the_cluster_forgets_to_update(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Cluster, "_spread_change", lambda self, group, slot, change: None)
+    assert violation(ported()) == ("invariant violated at t=10s: group service:web: spread totals: "
+                                   "ecs.availability-zone: cached [0.0, 0.0, 1.0], recounted [0.0, 1.0, 1.0]")
+
+
 # --------------------------------------------------------------------------- tasks
 def test_catches_a_task_left_behind_on_its_host(monkeypatch: pytest.MonkeyPatch) -> None:
     def stays(self, task):  # noqa: ANN001, ANN202
