@@ -60,6 +60,12 @@ from ecssim.analysis.demand import DEMAND_EVENT, RESOURCE_COLUMNS
 from ecssim.analysis.deployments import COMPLETED, FAILED, ROLLOUT_ENDS
 from ecssim.analysis.health import HEALTHY, UNHEALTHY
 from ecssim.analysis.incidents import CONNECTED, DISCONNECTED
+from ecssim.analysis.online_sums import (
+    CompensatedSum,
+    DemandWindow,
+    StepWindow,
+    mttr_statistics,
+)
 from ecssim.analysis.schema import (
     ACTIVATING,
     CONTROL_PLANE_FREE_STATES,
@@ -72,7 +78,7 @@ from ecssim.analysis.schema import (
     STOPPING_COUNT_STATES,
 )
 from ecssim.analysis.steps import check_window
-from ecssim.analysis.summary import KNOWN_FAULT_KINDS, METRIC_NAMES, MTTR_STATISTICS, mttr_names
+from ecssim.analysis.summary import KNOWN_FAULT_KINDS, METRIC_NAMES, mttr_names
 
 NAN = math.nan
 
@@ -99,103 +105,6 @@ _LEVEL_OF_STATE |= dict.fromkeys(STOPPING_COUNT_STATES, 11)
 _RUNNING_LEVEL = 10
 _LEVEL_COUNT = 12
 _STARTING = (PROVISIONING, PENDING, ACTIVATING)
-
-
-class _Sum:
-    """Neumaier's compensated running sum (one ulp or so, whatever the number of terms)."""
-
-    __slots__ = ("total", "error")
-
-    def __init__(self) -> None:
-        self.total = 0.0
-        self.error = 0.0
-
-    def add(self, x: float) -> None:
-        t = self.total + x
-        if abs(self.total) >= abs(x):
-            self.error += (self.total - t) + x
-        else:
-            self.error += (x - t) + self.total
-        self.total = t
-
-    def value(self) -> float:
-        return self.total + self.error
-
-
-def _add(pair: list[float], x: float) -> None:
-    """Neumaier's step on a flat [total, error] pair (what :class:`_Sum` does, without an object)."""
-    total = pair[0]
-    t = total + x
-    pair[1] += (total - t) + x if abs(total) >= abs(x) else (x - t) + total
-    pair[0] = t
-
-
-class _StepWindow:
-    """Time-weighted means and peaks of step levels over ``[start, end]``, fed change by change.
-
-    Same rules as :func:`~ecssim.analysis.steps.segments`, ``level`` and ``weighted_mean``:
-    a level holds from its change until the next; the level in force at ``start`` opens the
-    window (``before`` until the first change); NaN levels and zero-width segments do not
-    weigh; the peak looks at every segment's level.
-    """
-
-    __slots__ = ("start", "end", "values", "since", "sums", "weight", "extra", "peaks", "closed")
-
-    def __init__(self, start: float, end: float, before: tuple[float, ...]) -> None:
-        self.start, self.end = start, end
-        self.values = before
-        self.since = start
-        # Neumaier sums [total, error]: per level of level x width; of the widths of the segments
-        # where no level is NaN (shared); per level, of the other widths where it is not NaN
-        self.sums = [[0.0, 0.0] for _ in before]
-        self.weight = [0.0, 0.0]
-        self.extra = [[0.0, 0.0] for _ in before]
-        self.peaks = [NAN] * len(before)
-        self.closed = False
-
-    def change(self, time_s: float, values: tuple[float, ...]) -> None:
-        if time_s <= self.start:
-            self.values = values
-        elif time_s <= self.end:
-            self._segment(time_s - self.since)
-            self.values, self.since = values, time_s
-
-    def _segment(self, weight: float) -> None:
-        peaks, sums = self.peaks, self.sums
-        complete = True
-        for k, v in enumerate(self.values):
-            if v != v:  # NaN: no registered capacity, neither weighs nor peaks
-                complete = False
-                continue
-            if not v <= peaks[k]:  # also when the peak is still NaN
-                peaks[k] = v
-            if weight > 0:
-                _add(sums[k], v * weight)
-        if weight > 0:
-            if complete:
-                _add(self.weight, weight)
-            else:
-                for k, v in enumerate(self.values):
-                    if v == v:
-                        _add(self.extra[k], weight)
-
-    def finish(self) -> None:
-        """Close the last segment at ``end`` (once)."""
-        if not self.closed:
-            self._segment(self.end - self.since)
-            self.closed = True
-
-    def mean(self, k: int) -> float:
-        total = (self.weight[0] + self.weight[1]) + (self.extra[k][0] + self.extra[k][1])
-        return (self.sums[k][0] + self.sums[k][1]) / total if total > 0 else NAN
-
-
-def _mttr(times: list[float]) -> list[float]:
-    """Mean, p50, p95 and p99 as ``summarize`` computes them (NaN without a time)."""
-    if not times:
-        return [NAN] * len(MTTR_STATISTICS)
-    values = np.array(times, dtype=float)
-    return [float(values.mean()), *(float(v) for v in np.percentile(values, [50, 95, 99]))]
 
 
 class _Recovery:
@@ -225,41 +134,6 @@ class _Hit:
     def __init__(self, row: _Recovery) -> None:
         self.row = row
         self.open = True
-
-
-class _DemandWindow:
-    """One (service, resource) series of the ``demand`` table over ``[start, end]``: the
-    integrals of demand and unserved and the longest stretch with unserved > 0, as
-    :func:`~ecssim.analysis.demand.demand_metrics` computes them (0 before the first row)."""
-
-    __slots__ = ("start", "end", "demand", "emitted", "values", "since", "offered", "unserved",
-                 "current", "longest")
-
-    def __init__(self, start: float, end: float) -> None:
-        self.start, self.end = start, end
-        self.demand: float | None = None  # the last demand row's value (None before the first)
-        self.emitted: tuple | None = None  # the last (demand, running, capacity) step
-        self.values = (0.0, 0.0)  # (demand, unserved) in force
-        self.since = start
-        self.offered, self.unserved = _Sum(), _Sum()
-        self.current = self.longest = 0.0
-
-    def change(self, time_s: float, values: tuple[float, float]) -> None:
-        if time_s <= self.start:
-            self.values = values
-        elif time_s <= self.end:
-            self._segment(time_s - self.since)
-            self.values, self.since = values, time_s
-
-    def _segment(self, weight: float) -> None:
-        demand, unserved = self.values
-        self.offered.add(demand * weight)
-        self.unserved.add(unserved * weight)
-        self.current = self.current + weight if unserved > 0 else 0.0
-        self.longest = max(self.longest, self.current)
-
-    def finish(self) -> None:
-        self._segment(self.end - self.since)
 
 
 class _Task:
@@ -329,10 +203,10 @@ class OnlineSummary:
         self.prices = prices or None
         self.minimum_billed_s = (float(prices.get("minimumBilledSeconds", DEFAULT_MINIMUM_BILLED_S))
                                  if prices else DEFAULT_MINIMUM_BILLED_S)
-        self.cost = {INSTANCE: _Sum(), FARGATE_TASK: _Sum()}  # window cost of the resources billed so far
-        self.running_s = _Sum()  # task-seconds RUNNING in the window, intervals closed so far
+        self.cost = {INSTANCE: CompensatedSum(), FARGATE_TASK: CompensatedSum()}  # window cost of the resources billed so far
+        self.running_s = CompensatedSum()  # task-seconds RUNNING in the window, intervals closed so far
         self.running_reserved: dict[str, list[int]] = {}  # service -> [RUNNING tasks, their cpu, memory]
-        self.demand: dict[tuple[str, str], _DemandWindow] = {}  # (resource, service) -> series
+        self.demand: dict[tuple[str, str], DemandWindow] = {}  # (resource, service) -> series
         self.demand_touched: dict[str, None] = {}  # services whose RUNNING tasks changed this instant
         self.costs: dict[str, float] = {}  # the cost metrics, once the run is over
         self.row_counts = dict.fromkeys(
@@ -342,10 +216,10 @@ class OnlineSummary:
         self.instances: dict[str, list] = {}  # live: [cpu, memory, registered?, launched_at_s, hourly price]
         self.levels = [0] * _LEVEL_COUNT  # cluster levels after the rows so far
         self.emitted = tuple(self.levels)  # the last cluster step (0 before the first)
-        self.cluster = _StepWindow(self.start, self.end, (NAN, NAN, 0.0))
+        self.cluster = StepWindow(self.start, self.end, (NAN, NAN, 0.0))
         self.service_levels: dict[str, list[int]] = {}  # [desired, running, pending, healthy]
         self.service_emitted: dict[str, tuple[int, ...]] = {}
-        self.service_windows: dict[str, _StepWindow] = {}
+        self.service_windows: dict[str, StepWindow] = {}
         self.listed: dict[str, None] = {}  # services registered or with a counts step: the mean's services
         self.touched: dict[str, None] = {}  # services whose levels rows changed at this instant
         self.deployments: dict[str, list] = {}  # id -> [service, created_at_s, rollout, rollout_at_s]
@@ -411,7 +285,7 @@ class OnlineSummary:
         if levels is None:
             levels = self.service_levels[name] = [0, 0, 0, 0]
             self.service_emitted[name] = (0, 0, 0, 0)
-            self.service_windows[name] = _StepWindow(self.start, self.end, (1.0,))
+            self.service_windows[name] = StepWindow(self.start, self.end, (1.0,))
         return levels
 
     # ------------------------------------------------------------------ events
@@ -680,7 +554,7 @@ class OnlineSummary:
         key = (row[5], row[2])
         series = self.demand.get(key)
         if series is None:
-            series = self.demand[key] = _DemandWindow(self.start, self.end)
+            series = self.demand[key] = DemandWindow(self.start, self.end)
         if row[14] == row[14]:  # a NaN value keeps the last demand (the table forward-fills it)
             series.demand = float(row[14])
         self.demand_touched[row[2]] = None
@@ -848,9 +722,9 @@ class OnlineSummary:
         others = sorted(self.fault_kinds - set(KNOWN_FAULT_KINDS) - {""})
         mttr: dict[str, float] = {}
         for kind in (*KNOWN_FAULT_KINDS, *others):
-            mttr |= dict(zip(mttr_names(kind), _mttr(by_kind.get(kind, [])), strict=True))
+            mttr |= dict(zip(mttr_names(kind), mttr_statistics(by_kind.get(kind, [])), strict=True))
         for service in sorted(self.service_names | {service for _, service in self.recovery}):
-            mttr |= dict(zip(mttr_names(f"service_{service}"), _mttr(by_service.get(service, [])), strict=True))
+            mttr |= dict(zip(mttr_names(f"service_{service}"), mttr_statistics(by_service.get(service, [])), strict=True))
         return recovery, mttr
 
     def _deployment_metrics(self) -> dict[str, float | int]:
