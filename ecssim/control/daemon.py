@@ -89,6 +89,7 @@ class DaemonScheduler(ServiceScheduler):
         """The instance became INACTIVE: nothing to hold or retry there; the count drops."""
         if slot in self.held:
             self.held.discard(slot)
+            self.plane.cluster.unhold(slot, self.spec.demand)  # its ledger ends as its tasks left it
         self.retry_at.pop(slot, None)
         self.reconcile()
 

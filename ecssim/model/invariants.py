@@ -375,18 +375,17 @@ class InvariantChecker:
         name = f"instance {info.id}"
         # The control-plane ledger: registered - what the plane holds there (tasks, daemon holds) == free.
         hold_cpu = hold_memory = 0
-        if info.status != "INACTIVE":  # a gone instance's daemon holds are dropped, not given back
-            for service in self._daemons:
-                if slot in service.held:
-                    hold_cpu += service.spec.demand.cpu
-                    hold_memory += service.spec.demand.memory_mib
+        for service in self._daemons:
+            if slot in service.held:
+                hold_cpu += service.spec.demand.cpu
+                hold_memory += service.spec.demand.memory_mib
         for resource, registered, held, free in (
             ("cpu", cpu_registered, books.cpu + hold_cpu, view.cpu_free[slot]),
             ("memory", memory_registered, books.memory + hold_memory, view.memory_free[slot]),
             ("enis", asg.task_enis, books.enis, view.eni_free[slot]),
             ("gpus", asg.entry.gpus, books.gpus, view.gpu_free[slot]),
         ):
-            if free < 0 or (registered - held != free and info.status != "INACTIVE"):
+            if free < 0 or registered - held != free:
                 self.fail(name, "control-plane ledger", f"{resource} free {int(free)}, registered {registered} - "
                           f"held {held} = {registered - held} ({len(books.cp_tasks)} tasks)")
         self._check_ports(slot, books, name)
