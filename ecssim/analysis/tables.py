@@ -79,10 +79,6 @@ def _first(rows: pd.DataFrame, column: str, how: str = "first") -> pd.Series:
     return rows.groupby("entity_id", sort=False)[column].agg(how)
 
 
-def _first_nonempty(rows: pd.DataFrame, column: str) -> pd.Series:
-    return _first(rows[rows[column] != ""], column)
-
-
 def _attach(
     base: pd.DataFrame, key: str, values: dict[str, pd.Series], fill: dict[str, object]
 ) -> pd.DataFrame:
@@ -93,9 +89,13 @@ def _attach(
     return out
 
 
-#: The columns of ``events`` that :func:`tasks_table` reads.
-_TASK_ROW_COLUMNS = ["time_s", "entity_id", "event", "to_state", "reason", "stop_code", "instance_id", "az",
-                     "incident_id"]
+def _per_task(events: pd.DataFrame, mask: pd.Series, column: str, how: str = "first") -> pd.Series:
+    """Per-task first (or min/max/last) value of ``column`` among the rows of ``mask``.
+
+    Only the two columns it needs are taken from the rows (a long run has millions of them).
+    """
+    rows = events.loc[mask, ["entity_id", column]]
+    return rows.groupby("entity_id", sort=False)[column].agg(how)
 
 
 def tasks_table(log: EventLog, events: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -107,25 +107,26 @@ def tasks_table(log: EventLog, events: pd.DataFrame | None = None) -> pd.DataFra
         events = events_table(log)
     schema = SCHEMAS["tasks"]
     base = frame(log.tasks, {c: schema[c] for c in TASK_COLUMNS})
-    rows = events.loc[events["entity"] == "task", _TASK_ROW_COLUMNS]
-    state = rows[rows["event"] == "state"]
-    stops = state[state["to_state"].isin(STOP_STATES)]
-    placed = rows[rows["instance_id"] != ""]
+    is_task = events["entity"] == "task"
+    event, to_state = events["event"], events["to_state"]
+    state = is_task & (event == "state")
+    stops = state & to_state.isin(STOP_STATES)
     nan = float("nan")
     times = {
-        "pull_started_at_s": _first(rows[rows["event"] == "pull_started"], "time_s", "min"),
-        "pull_stopped_at_s": _first(rows[rows["event"] == "pull_stopped"], "time_s", "max"),
-        "started_at_s": _first(state[state["to_state"] == RUNNING], "time_s", "min"),
-        "stopping_at_s": _first(stops, "time_s", "min"),
-        "stopped_at_s": _first(state[state["to_state"] == STOPPED], "time_s", "min"),
+        "pull_started_at_s": _per_task(events, is_task & (event == "pull_started"), "time_s", "min"),
+        "pull_stopped_at_s": _per_task(events, is_task & (event == "pull_stopped"), "time_s", "max"),
+        "started_at_s": _per_task(events, state & (to_state == RUNNING), "time_s", "min"),
+        "stopping_at_s": _per_task(events, stops, "time_s", "min"),
+        "stopped_at_s": _per_task(events, state & (to_state == STOPPED), "time_s", "min"),
     }
     labels = {
-        "instance_id": _first(placed, "instance_id"),
-        "az": _first(rows[rows["az"] != ""], "az"),  # Fargate tasks have an AZ but no instance
-        "last_status": _first(state, "to_state", "last"),
-        "stop_code": _first_nonempty(stops, "stop_code"),
-        "stopped_reason": _first_nonempty(stops, "reason"),
-        "incident_id": _first_nonempty(stops, "incident_id"),
+        "instance_id": _per_task(events, is_task & (events["instance_id"] != ""), "instance_id"),
+        # Fargate tasks have an AZ but no instance
+        "az": _per_task(events, is_task & (events["az"] != ""), "az"),
+        "last_status": _per_task(events, state, "to_state", "last"),
+        "stop_code": _per_task(events, stops & (events["stop_code"] != ""), "stop_code"),
+        "stopped_reason": _per_task(events, stops & (events["reason"] != ""), "reason"),
+        "incident_id": _per_task(events, stops & (events["incident_id"] != ""), "incident_id"),
     }
     fill = {**dict.fromkeys(times, nan), **dict.fromkeys(labels, "")}
     return conform(_attach(base, "task_id", {**times, **labels}, fill), schema)
