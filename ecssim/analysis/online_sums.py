@@ -45,7 +45,25 @@ def add_compensated(pair: list[float], x: float) -> None:
     pair[0] = t
 
 
-class StepWindow:
+class _Window:
+    """Step levels over ``[start, end]``: a change closes the segment since the last one
+    (subclasses say what a segment adds, in ``_segment``); changes before ``start`` only set
+    the level in force, changes after ``end`` are past the window."""
+
+    __slots__ = ()
+
+    def change(self, time_s: float, values: tuple[float, ...]) -> None:
+        if time_s <= self.start:
+            self.values = values
+        elif time_s <= self.end:
+            self._segment(time_s - self.since)
+            self.values, self.since = values, time_s
+
+    def _segment(self, weight: float) -> None:
+        raise NotImplementedError
+
+
+class StepWindow(_Window):
     """Time-weighted means and peaks of step levels over ``[start, end]``, fed change by change.
 
     Same rules as :func:`~ecssim.analysis.steps.segments`, ``level`` and ``weighted_mean``:
@@ -67,13 +85,6 @@ class StepWindow:
         self.extra = [[0.0, 0.0] for _ in before]
         self.peaks = [NAN] * len(before)
         self.closed = False
-
-    def change(self, time_s: float, values: tuple[float, ...]) -> None:
-        if time_s <= self.start:
-            self.values = values
-        elif time_s <= self.end:
-            self._segment(time_s - self.since)
-            self.values, self.since = values, time_s
 
     def _segment(self, weight: float) -> None:
         peaks, sums = self.peaks, self.sums
@@ -113,7 +124,7 @@ def mttr_statistics(times: list[float]) -> list[float]:
     return [float(values.mean()), *(float(v) for v in np.percentile(values, [50, 95, 99]))]
 
 
-class DemandWindow:
+class DemandWindow(_Window):
     """One (service, resource) series of the ``demand`` table over ``[start, end]``: the
     integrals of demand and unserved and the longest stretch with unserved > 0, as
     :func:`~ecssim.analysis.demand.demand_metrics` computes them (0 before the first row)."""
@@ -129,13 +140,6 @@ class DemandWindow:
         self.since = start
         self.offered, self.unserved = CompensatedSum(), CompensatedSum()
         self.current = self.longest = 0.0
-
-    def change(self, time_s: float, values: tuple[float, float]) -> None:
-        if time_s <= self.start:
-            self.values = values
-        elif time_s <= self.end:
-            self._segment(time_s - self.since)
-            self.values, self.since = values, time_s
 
     def _segment(self, weight: float) -> None:
         demand, unserved = self.values
