@@ -247,6 +247,7 @@ def copy_view(view: ClusterView) -> ClusterView:
         if hasattr(view, name):
             setattr(new, name, _deep(getattr(view, name)))
     new.spread_totals = None  # its arrays change without upkeep of that cache
+    new.index = None  # nor of the free-amount index
     return new
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 import numpy as np
 
 from ..placement import ClusterView
+from ..placement.free_index import FreeIndex
 
 REGISTERING = "REGISTERING"
 ACTIVE = "ACTIVE"
@@ -80,6 +81,7 @@ class Cluster:
             start_time=start_time,
         )
         self.view.spread_totals = {}  # kept up to date below (reserve, release_desired, active flips)
+        self.view.index = self.index = FreeIndex()  # kept up to date below (_take, status and connection changes)
         self._capacity = capacity
         #: Bumped whenever an instance's status or attributes change (what eligibility depends on),
         #: so callers can cache per-membership answers such as a service's eligible AZs.
@@ -124,10 +126,11 @@ class Cluster:
         if now is None:
             now = self._clock() if self._clock is not None else math.nan
         self.view.registered_at_s[slot] = now
-        self.membership_version += 1
+        self._membership_changed()
         self.infos[slot].status = ACTIVE
         self._set_active_flag(slot, True)
         self.view.connected[slot] = True
+        self.index.refresh(slot, self.view)
 
     def active_azs(self) -> tuple[str, ...]:
         """The AZs that have an ACTIVE instance, sorted (cached until the membership changes)."""
@@ -137,6 +140,20 @@ class Cluster:
             self._active_azs = (self.membership_version, azs)
         return azs
 
+    def _membership_changed(self) -> None:
+        """An instance's status or attributes changed: what is cached per membership is stale."""
+        self.membership_version += 1
+        self.index.version += 1
+
+    def _take(self, slot: int, cpu: int, memory: int) -> None:
+        """Take ``cpu`` units and ``memory`` MiB off ``slot``'s free amounts (negative: give back)."""
+        view = self.view
+        old_cpu, old_memory = int(view.cpu_free[slot]), int(view.memory_free[slot])
+        view.cpu_free[slot] = old_cpu - cpu
+        view.memory_free[slot] = old_memory - memory
+        if self.index.orders:
+            self.index.refresh(slot, view)
+
     def _set_active_flag(self, slot: int, active: bool) -> None:
         """Flip ``view.active`` of ``slot``, keeping the count of ACTIVE instances per AZ."""
         view = self.view
@@ -144,6 +161,7 @@ class Cluster:
             az = self.infos[slot].az
             self._active_per_az[az] = self._active_per_az.get(az, 0) + (1 if active else -1)
             view.active[slot] = active
+            self.index.refresh(slot, view)
             if not view.spread_totals or not view.running_tasks_count[slot]:
                 return  # no cache, or no task on the slot: no total changes
             sign = 1 if active else -1
@@ -165,28 +183,30 @@ class Cluster:
     def set_connected(self, slot: int, connected: bool) -> None:
         """The agent's connection (``agentConnected``): nothing is placed where it is false."""
         self.view.connected[slot] = connected
+        self.index.refresh(slot, self.view)
 
     def set_draining(self, slot: int) -> None:
         """UpdateContainerInstancesState DRAINING: still registered, but nothing new is placed there."""
-        self.membership_version += 1
+        self._membership_changed()
         self.infos[slot].status = DRAINING
         self._set_active_flag(slot, False)
 
     def set_active(self, slot: int) -> None:
         """UpdateContainerInstancesState ACTIVE on a DRAINING instance: tasks are placed there again."""
-        self.membership_version += 1
+        self._membership_changed()
         self.infos[slot].status = ACTIVE
         self._set_active_flag(slot, True)
 
     def deactivate(self, slot: int) -> None:
         """The instance is gone (INACTIVE): it never takes a task again."""
-        self.membership_version += 1
+        self._membership_changed()
         self.infos[slot].status = INACTIVE
         self._set_active_flag(slot, False)
         self.view.connected[slot] = False
+        self.index.refresh(slot, self.view)
 
     def _set_attribute(self, slot: int, name: str, value: str) -> None:
-        self.membership_version += 1
+        self._membership_changed()
         attributes = self.view.attributes
         if name not in attributes:
             attributes[name] = (np.full(self._capacity, -1, dtype=np.intp), [])
@@ -238,8 +258,7 @@ class Cluster:
         """Take a newly placed task's resources (and count it as desired RUNNING)."""
         view = self.view
         demand = task.spec.demand
-        view.cpu_free[slot] -= task.cpu
-        view.memory_free[slot] -= task.memory
+        self._take(slot, task.cpu, task.memory)
         for port in demand.tcp_ports:
             self._port_mask(view.tcp_ports_used, port)[slot] = True
         for port in demand.udp_ports:
@@ -272,8 +291,7 @@ class Cluster:
         """
         view = self.view
         demand = task.spec.demand
-        view.cpu_free[slot] += task.cpu
-        view.memory_free[slot] += task.memory
+        self._take(slot, -task.cpu, -task.memory)
         for port in demand.tcp_ports:
             view.tcp_ports_used[port][slot] = False
         for port in demand.udp_ports:
@@ -286,10 +304,8 @@ class Cluster:
 
     def hold(self, slot: int, demand) -> None:  # noqa: ANN001
         """Set CPU and memory aside on ``slot`` for a DAEMON task being replaced (no task holds them)."""
-        self.view.cpu_free[slot] -= demand.cpu
-        self.view.memory_free[slot] -= demand.memory_mib
+        self._take(slot, demand.cpu, demand.memory_mib)
 
     def unhold(self, slot: int, demand) -> None:  # noqa: ANN001
         """Give back what :meth:`hold` set aside, just before the replacement is placed."""
-        self.view.cpu_free[slot] += demand.cpu
-        self.view.memory_free[slot] += demand.memory_mib
+        self._take(slot, -demand.cpu, -demand.memory_mib)

@@ -1,7 +1,10 @@
 """Placement of one task: binding filters, then lexicographic strategy ranking (section 3.1).
 
 :func:`place` is called for every task launch, so the common path is a handful of vectorised
-numpy operations over the slots in use and never builds Python objects per instance.
+numpy operations over the slots in use and never builds Python objects per instance. The rules
+most services use (binpack, or spread over an attribute then binpack) are first asked of the
+view's sorted free-amount index (:mod:`ecssim.placement.free_index`), which gives the same
+answer in a few steps or gives up and leaves it to the scan.
 
 Choices documented here (ECS does not publish them):
 - Ties left after the last strategy are broken uniformly at random with the caller's ``rng``;
@@ -26,6 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ecssim.placement.demand import TaskDemand
+from ecssim.placement.free_index import fast_choose
 from ecssim.placement.query import Query, QueryContext, compile_query
 from ecssim.placement.strategies import INSTANCE_FIELDS, Strategy, full_keys, spread_ties, validate_strategies
 from ecssim.placement.view import MAX_RESERVED_PORTS, ClusterView
@@ -109,6 +113,11 @@ def place(
         validate_strategies(strategies)
         if len(_VALIDATED) < 4096:  # a bound, should a caller build new tuples per call
             _VALIDATED.add(tuple(strategies))
+    if view.index is not None and not (constraints or explain or demand.tcp_ports or demand.udp_ports
+                                        or demand.enis or demand.gpus):
+        chosen = fast_choose(demand, view, strategies, group, rng)
+        if chosen is not None:
+            return PlacementDecision(chosen, "", chosen)
     n = view.n
     counts = view.group_counts.get(group)
     if counts is not None:

@@ -123,30 +123,42 @@ def full_keys(
     return counts
 
 
+def spread_bucket_totals(view: ClusterView, attribute: str, counts: np.ndarray, group: str | None) -> np.ndarray:
+    """Tasks of the group (``counts`` over the first n slots) on ACTIVE slots per bucket of ``attribute``.
+
+    Bucket 0 holds the slots lacking the attribute, bucket ``code + 1`` those with value
+    ``code``. With ``group``, the totals come from (and go to) the view's ``spread_totals``
+    when it keeps them. The attribute must exist in the view.
+    """
+    entry = view.attributes[attribute]
+    cache = view.spread_totals.setdefault(group, {}) if group is not None and view.spread_totals is not None \
+        else None
+    totals = cache.get(attribute) if cache is not None else None
+    if totals is None:
+        n = counts.shape[0]
+        weights = np.multiply(counts, view.active[:n], dtype=np.float64)
+        # exact: whole numbers far below 2**53; one bucket per value, so later slots fit too
+        totals = np.bincount(entry[0][:n] + 1, weights=weights, minlength=len(entry[1]) + 1)
+        if cache is not None:
+            cache[attribute] = totals
+    return totals
+
+
 def spread_ties(view: ClusterView, attribute: str, counts: np.ndarray | None, ok: np.ndarray,
                 group: str | None = None) -> np.ndarray | None:
     """Mask of the slots of ``ok`` (a mask over the first n) whose bucket holds the fewest tasks.
 
-    Buckets count the tasks on ACTIVE slots, as :func:`strategy_keys` does for placement.
-    With ``group``, the totals come from the view's ``spread_totals`` when it keeps them.
-    ``None`` if the strategy cannot tell instances apart (no task of the group, or nobody
-    has the attribute); ``ok`` itself if it is empty. Spread keys tie by design, so the tie
-    mask is built at once (no uniqueness test as for binpack).
+    Buckets count the tasks on ACTIVE slots, as :func:`strategy_keys` does for placement
+    (see :func:`spread_bucket_totals`). ``None`` if the strategy cannot tell instances apart
+    (no task of the group, or nobody has the attribute); ``ok`` itself if it is empty. Spread
+    keys tie by design, so the tie mask is built at once (no uniqueness test as for binpack).
     """
     entry = view.attributes.get(attribute)
     if counts is None or entry is None:
         return None
     n = counts.shape[0]
     codes1 = entry[0][:n] + 1  # bucket 0: attribute missing
-    cache = view.spread_totals.setdefault(group, {}) if group is not None and view.spread_totals is not None \
-        else None
-    totals = cache.get(attribute) if cache is not None else None
-    if totals is None:
-        weights = np.multiply(counts, view.active[:n], dtype=np.float64)
-        # exact: whole numbers far below 2**53; one bucket per value, so later slots fit too
-        totals = np.bincount(codes1, weights=weights, minlength=len(entry[1]) + 1)
-        if cache is not None:
-            cache[attribute] = totals
+    totals = spread_bucket_totals(view, attribute, counts, group)
     masked = np.where(ok, totals.take(codes1), np.inf)
     least = masked.min()
     return ok if least == np.inf else masked == least

@@ -71,6 +71,7 @@ class ClusterView:
         "agent_versions",
         "start_time",
         "spread_totals",
+        "index",
         "n",
     )
 
@@ -120,6 +121,9 @@ class ClusterView:
         #: group -> attribute -> tasks of the group on ACTIVE slots per attribute bucket, kept up
         #: to date by the owner of the view (``model.cluster.Cluster``); None: no such cache (copies).
         self.spread_totals: dict[str, dict[str, np.ndarray]] | None = None
+        #: slots sorted by free memory and CPU (``placement.free_index.FreeIndex``), kept by the
+        #: owner of the view for fast binpack placements; None: no index (copies, built views).
+        self.index = None
 
     @property
     def size(self) -> int:
