@@ -160,6 +160,7 @@ class ServiceScheduler:
         self.live: dict[str, Task] = {}  # desired status RUNNING, in creation order (every deployment)
         self.placed_per_az: dict[str, int] = {}  # live tasks with an instance, per AZ (AZ rebalancing)
         self.counts_version = 0  # bumped when placed_per_az changes
+        self.replica_position: int | None = None  # set by the plane (capacity_registered)
         #: (AZs, counts_version) when check_balance last found the tasks balanced over those AZs
         #: (None otherwise, and always with a memberOf constraint): the plane skips the service on a
         #: registration while both still hold, since the check would find the same.
@@ -768,6 +769,8 @@ class ServiceScheduler:
         az = self.plane.cluster.infos[task.slot].az
         self.placed_per_az[az] = self.placed_per_az.get(az, 0) + change
         self.counts_version += 1
+        if self.replica_position is not None:
+            self.plane.unsettled.add(self.replica_position)
 
     def placed_after_waiting(self, task: Task) -> None:
         """A live task that waited in PROVISIONING got an instance: it now counts in that AZ."""
@@ -810,6 +813,8 @@ class ServiceScheduler:
             # balanced: no AZ has 2 more than another, whatever has room (moves gives nothing)
             if not any(kind == "memberOf" for kind, _rule in self.constraints):
                 self.balanced_for = (azs, self.counts_version)
+                if self.replica_position is not None:  # for the plane to look at it again
+                    self.plane.unsettled.add(self.replica_position)
             return
         n = view.n
         fits = view.active[:n].copy()
