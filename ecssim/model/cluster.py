@@ -148,11 +148,11 @@ class Cluster:
     def _take(self, slot: int, cpu: int, memory: int) -> None:
         """Take ``cpu`` units and ``memory`` MiB off ``slot``'s free amounts (negative: give back)."""
         view = self.view
-        old_cpu, old_memory = int(view.cpu_free[slot]), int(view.memory_free[slot])
-        view.cpu_free[slot] = old_cpu - cpu
-        view.memory_free[slot] = old_memory - memory
+        new_cpu, new_memory = int(view.cpu_free[slot]) - cpu, int(view.memory_free[slot]) - memory
+        view.cpu_free[slot] = new_cpu
+        view.memory_free[slot] = new_memory
         if self.index.orders:
-            self.index.refresh(slot, view)
+            self.index.moved(slot, new_cpu, new_memory, view)
 
     def _set_active_flag(self, slot: int, active: bool) -> None:
         """Flip ``view.active`` of ``slot``, keeping the count of ACTIVE instances per AZ."""

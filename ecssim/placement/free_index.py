@@ -4,7 +4,7 @@ With 5,000 instances a full scan is some twenty numpy passes per task; binpack o
 feasible slot with the least free memory, which a walk up the sorted order usually meets within
 a few steps. :func:`fast_choose` answers exactly what :func:`~ecssim.placement.pipeline.place`'s
 scan would (the same slot, the same random draw among ties) for the rules most services use
-(``binpack`` alone, or ``spread`` over an attribute then ``binpack``) and gives up (``None``)
+(``binpack`` alone, or ``spread`` over an attribute then ``binpack``; ``random``) and gives up (``None``)
 whenever it cannot be sure within ``MAX_WALK`` steps: the scan then runs as before.
 
 The owner of the view (``model.cluster.Cluster``) keeps the orders up to date through
@@ -13,7 +13,7 @@ The owner of the view (``model.cluster.Cluster``) keeps the orders up to date th
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 
 import numpy as np
 
@@ -34,7 +34,7 @@ class FreeOrder:
     """The slots that are ACTIVE, connected and have at least ``threshold`` of the other resource
     free, sorted by their free amount of ``field``, as keys ``free << SLOT_BITS | slot``."""
 
-    __slots__ = ("field", "threshold", "keys", "key_of")
+    __slots__ = ("field", "threshold", "keys", "key_of", "slots")
 
     def __init__(self, field: str, threshold: int, view: ClusterView) -> None:
         self.field = field
@@ -47,6 +47,7 @@ class FreeOrder:
                 self.key_of[slot] = key
                 self.keys.append(key)
         self.keys.sort()
+        self.slots = sorted(self.key_of)  # the same slots in slot order (random placements)
 
     def _key(self, slot: int, view: ClusterView) -> int | None:
         if self.field == "memory":
@@ -66,8 +67,11 @@ class FreeOrder:
         keys = self.keys
         if old is not None:
             del keys[bisect_left(keys, old)]
+        else:
+            insort(self.slots, slot)
         if new is None:
             del self.key_of[slot]
+            del self.slots[bisect_left(self.slots, slot)]
         else:
             insort(keys, new)
             self.key_of[slot] = new
@@ -82,16 +86,20 @@ class FreeIndex:
     which is what the cached buckets-with-an-ACTIVE-instance depend on.
     """
 
-    __slots__ = ("orders", "version", "_live_buckets")
+    __slots__ = ("orders", "version", "_live_buckets", "_exact")
 
     def __init__(self) -> None:
         self.orders: list[FreeOrder] = []
+        self._exact: dict[tuple[str, int], FreeOrder | None] = {}  # (field, threshold) -> order()
         self.version = 0
-        self._live_buckets: dict[str, tuple[int, int, np.ndarray]] = {}
+        self._live_buckets: dict[str, tuple[int, int, list[int]]] = {}
 
     def order(self, field: str, threshold: int, view: ClusterView) -> FreeOrder | None:
         """The order of ``field`` with the highest threshold not above ``threshold``: made for
         exactly ``threshold`` when there is room for one more, else the best there is (or None)."""
+        found = self._exact.get((field, threshold))
+        if found is not None:
+            return found
         best = None
         for order in self.orders:
             if order.field == field and order.threshold <= threshold and (best is None or order.threshold > best.threshold):
@@ -99,22 +107,75 @@ class FreeIndex:
         if (best is None or best.threshold != threshold) and len(self.orders) < MAX_ORDERS:
             best = FreeOrder(field, threshold, view)
             self.orders.append(best)
+        if best is not None and best.threshold == threshold:
+            self._exact[(field, threshold)] = best
         return best
 
     def refresh(self, slot: int, view: ClusterView) -> None:
-        """``slot``'s free amounts, status or connection changed."""
+        """``slot``'s status or connection changed."""
         for order in self.orders:
             order.refresh(slot, view)
 
-    def live_buckets(self, attribute: str, codes: np.ndarray, view: ClusterView) -> np.ndarray:
+    def moved(self, slot: int, cpu: int, memory: int, view: ClusterView) -> None:
+        """``slot``'s free amounts are now ``cpu`` and ``memory`` (its status and connection did not change).
+
+        :meth:`FreeOrder.refresh` inlined for the hot path (twice per task): a slot in an order
+        is ACTIVE and connected, so only one outside every order needs the view read.
+        """
+        live = None
+        for order in self.orders:
+            free, other = (memory, cpu) if order.field == "memory" else (cpu, memory)
+            key_of = order.key_of
+            old = key_of.get(slot)
+            if other >= order.threshold:
+                if old is None:
+                    if live is None:
+                        live = bool(view.active[slot]) and bool(view.connected[slot])
+                    if not live:
+                        continue
+                new = (free << SLOT_BITS) | slot
+                if new == old:
+                    continue
+                keys = order.keys
+                if old is not None:
+                    del keys[bisect_left(keys, old)]
+                else:
+                    insort(order.slots, slot)
+                insort(keys, new)
+                key_of[slot] = new
+            elif old is not None:
+                del order.keys[bisect_left(order.keys, old)]
+                del key_of[slot]
+                del order.slots[bisect_left(order.slots, slot)]
+
+    def live_buckets(self, attribute: str, codes: np.ndarray, view: ClusterView) -> list[int]:
         """The buckets (attribute code + 1; 0 = attribute missing) holding an ACTIVE slot."""
         cached = self._live_buckets.get(attribute)
         if cached is not None and cached[0] == self.version and cached[1] == view.n:
             return cached[2]
         n = view.n
-        buckets = np.unique(codes[:n][view.active[:n]] + 1)
+        buckets = np.unique(codes[:n][view.active[:n]] + 1).tolist()
         self._live_buckets[attribute] = (self.version, n, buckets)
         return buckets
+
+
+#: strategies -> (spread attribute or None, binpack field or "random"), or None when not for the index.
+_PLANS: dict[tuple, tuple[str | None, str] | None] = {}
+
+
+def _plan(strategies) -> tuple[str | None, str] | None:  # noqa: ANN001
+    if not strategies or strategies[0][0] == "random":
+        return None, "random"
+    if len(strategies) == 1:
+        (kind, field), attribute = strategies[0], None
+    elif len(strategies) == 2 and strategies[0][0] == "spread" and (strategies[0][1] or "").startswith("attribute:"):
+        attribute = strategies[0][1][10:]
+        kind, field = strategies[1]
+    else:
+        return None
+    if kind != "binpack" or field not in ("memory", "cpu"):
+        return None
+    return attribute, field
 
 
 def fast_choose(demand, view: ClusterView, strategies, group: str, rng: np.random.Generator) -> int | None:  # noqa: ANN001
@@ -126,30 +187,31 @@ def fast_choose(demand, view: ClusterView, strategies, group: str, rng: np.rando
     index = view.index
     if index is None or view.n > SLOT_MASK:
         return None
-    if len(strategies) == 1:
-        kind, field = strategies[0]
-        attribute = None
-    elif len(strategies) == 2 and strategies[0][0] == "spread" and (strategies[0][1] or "").startswith("attribute:"):
-        attribute = strategies[0][1][10:]
-        kind, field = strategies[1]
-    else:
+    try:
+        plan = _PLANS[strategies]
+    except KeyError:
+        plan = _PLANS[strategies] = _plan(strategies)
+    except TypeError:  # a list of rules: unhashable
+        plan = _plan(strategies)
+    if plan is None:
         return None
-    if kind != "binpack" or field not in ("memory", "cpu"):
-        return None
+    attribute, field = plan
+    if field == "random":
+        return _random_choice(demand, view, index, rng)
     codes = totals = None
-    least = 0
+    least = 0.0
     if attribute is not None:
         counts = view.group_counts.get(group)
         entry = view.attributes.get(attribute)
         if counts is not None and entry is not None:  # else the spread cannot tell slots apart: skipped
             codes = entry[0]
-            totals = spread_bucket_totals(view, attribute, counts[: view.n], group)
+            totals = spread_bucket_totals(view, attribute, counts[: view.n], group).tolist()
             live = index.live_buckets(attribute, codes, view)
-            if not live.size:
+            if not live:
                 return None
             # No feasible slot lies in a bucket with fewer tasks than this: a feasible slot in
             # a bucket holding exactly this many is in the spread's tie set.
-            least = totals[live].min()
+            least = min(totals[bucket] for bucket in live)
     if field == "memory":
         need, other_free, other_need = demand.memory_mib, view.cpu_free, demand.cpu
     else:
@@ -183,3 +245,33 @@ def fast_choose(demand, view: ClusterView, strategies, group: str, rng: np.rando
     if len(hits) == 1:
         return hits[0]
     return hits[int(rng.random() * len(hits))]
+
+
+def _random_choice(demand, view: ClusterView, index: FreeIndex, rng: np.random.Generator) -> int | None:  # noqa: ANN001
+    """The scan's random pick: the ``int(rng.random() * k)``-th of the k feasible slots in slot order.
+
+    The feasible slots are the order's (ACTIVE, connected, CPU at least the task's) from the
+    first with enough memory on; the few before it (at most ``MAX_WALK``) are skipped while
+    counting along the order's slots.
+    """
+    order = index.order("memory", demand.cpu, view)
+    if order is None or order.threshold != demand.cpu:
+        return None
+    keys = order.keys
+    start = bisect_left(keys, demand.memory_mib << SLOT_BITS)
+    size = len(keys) - start
+    if size == 0 or start > MAX_WALK:
+        return None  # nothing fits (the scan says why), or too many to skip
+    if start == 0:
+        skipped: list[int] = []
+    else:
+        skipped = sorted(key & SLOT_MASK for key in keys[:start])
+    slots = order.slots
+    wanted = 0 if size == 1 else int(rng.random() * size)
+    # the smallest position j whose slot is not skipped and has `wanted` unskipped slots before it
+    j = wanted
+    while True:
+        at = wanted + bisect_right(skipped, slots[j])
+        if at == j:
+            return slots[j]
+        j = at

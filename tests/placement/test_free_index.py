@@ -24,6 +24,8 @@ RULES = [
     (("binpack", "cpu"),),
     (("spread", "attribute:ecs.availability-zone"), ("binpack", "memory")),
     (("spread", "attribute:ecs.availability-zone"), ("binpack", "cpu")),
+    (("random", None),),
+    (),
 ]
 SIZES = [(128, 256), (256, 512), (256, 1024), (512, 256), (1024, 2048), (0, 128)]
 
