@@ -126,7 +126,7 @@ class Cluster:
         if now is None:
             now = self._clock() if self._clock is not None else math.nan
         self.view.registered_at_s[slot] = now
-        self._membership_changed()
+        self.membership_version += 1
         self.infos[slot].status = ACTIVE
         self._set_active_flag(slot, True)
         self.view.connected[slot] = True
@@ -139,11 +139,6 @@ class Cluster:
             azs = tuple(sorted(az for az, count in self._active_per_az.items() if count > 0))
             self._active_azs = (self.membership_version, azs)
         return azs
-
-    def _membership_changed(self) -> None:
-        """An instance's status or attributes changed: what is cached per membership is stale."""
-        self.membership_version += 1
-        self.index.version += 1
 
     def _take(self, slot: int, cpu: int, memory: int) -> None:
         """Take ``cpu`` units and ``memory`` MiB off ``slot``'s free amounts (negative: give back)."""
@@ -187,26 +182,26 @@ class Cluster:
 
     def set_draining(self, slot: int) -> None:
         """UpdateContainerInstancesState DRAINING: still registered, but nothing new is placed there."""
-        self._membership_changed()
+        self.membership_version += 1
         self.infos[slot].status = DRAINING
         self._set_active_flag(slot, False)
 
     def set_active(self, slot: int) -> None:
         """UpdateContainerInstancesState ACTIVE on a DRAINING instance: tasks are placed there again."""
-        self._membership_changed()
+        self.membership_version += 1
         self.infos[slot].status = ACTIVE
         self._set_active_flag(slot, True)
 
     def deactivate(self, slot: int) -> None:
         """The instance is gone (INACTIVE): it never takes a task again."""
-        self._membership_changed()
+        self.membership_version += 1
         self.infos[slot].status = INACTIVE
         self._set_active_flag(slot, False)
         self.view.connected[slot] = False
         self.index.refresh(slot, self.view)
 
     def _set_attribute(self, slot: int, name: str, value: str) -> None:
-        self._membership_changed()
+        self.membership_version += 1
         attributes = self.view.attributes
         if name not in attributes:
             attributes[name] = (np.full(self._capacity, -1, dtype=np.intp), [])
@@ -224,6 +219,8 @@ class Cluster:
             for per_attribute in self.view.spread_totals.values():
                 per_attribute.pop(name, None)
         codes[slot] = code
+        if self.index.orders:
+            self.index.refresh(slot, self.view)  # it may be in another bucket of a spread's order
 
     def _port_mask(self, masks: dict[int, np.ndarray], port: int) -> np.ndarray:
         mask = masks.get(port)

@@ -24,10 +24,16 @@ RULES = [
     (("binpack", "cpu"),),
     (("spread", "attribute:ecs.availability-zone"), ("binpack", "memory")),
     (("spread", "attribute:ecs.availability-zone"), ("binpack", "cpu")),
+    (("spread", "attribute:stack"), ("binpack", "memory")),  # a quarter of the instances lack it
     (("random", None),),
     (),
 ]
 SIZES = [(128, 256), (256, 512), (256, 1024), (512, 256), (1024, 2048), (0, 128)]
+
+
+def _attributes(i: int) -> dict[str, str]:
+    stack = {} if i % 4 == 0 else {"stack": ("blue", "green")[i % 2]}
+    return {"ecs.availability-zone": AZS[i % 3], **stack}
 
 
 def _cluster(rng: np.random.Generator, instances: int) -> Cluster:
@@ -35,7 +41,7 @@ def _cluster(rng: np.random.Generator, instances: int) -> Cluster:
     for i in range(instances):
         cpu, memory = [(1024, 2048), (2048, 3840), (4096, 7680)][int(rng.integers(3))]
         cluster.add_instance(fleet="f", instance_type="t", az=AZS[i % 3], market="on-demand", cpu=cpu,
-                             memory=memory, attributes={"ecs.availability-zone": AZS[i % 3]}, stream_key=str(i))
+                             memory=memory, attributes=_attributes(i), stream_key=str(i))
         cluster.activate(i, now=0.0)
     return cluster
 
@@ -104,7 +110,7 @@ def test_index_places_exactly_like_the_full_scan(seed: int, monkeypatch: pytest.
         else:
             i = view.n  # a new instance; sometimes an old one goes
             cluster.add_instance(fleet="f", instance_type="t", az=AZS[i % 3], market="on-demand", cpu=2048,
-                                 memory=3840, attributes={"ecs.availability-zone": AZS[i % 3]}, stream_key=str(i))
+                                 memory=3840, attributes=_attributes(i), stream_key=str(i))
             cluster.activate(i, now=float(step))
             gone = int(rng.integers(view.n))
             if cluster.infos[gone].status != "INACTIVE" and rng.random() < 0.5:
