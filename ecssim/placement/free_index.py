@@ -102,9 +102,10 @@ class FreeIndex:
         self.orders: list[FreeOrder] = []
         self._exact: dict[tuple[str, int, str | None], FreeOrder] = {}
 
-    def order(self, field: str, threshold: int, attribute: str | None, view: ClusterView) -> FreeOrder | None:
-        """The order for exactly this threshold (made if there is room for one more), else the one
-        with the highest threshold below it, or None."""
+    def order(self, field: str, threshold: int, attribute: str | None, view: ClusterView,
+              create: bool = True) -> FreeOrder | None:
+        """The order for exactly this threshold (made, if ``create``, when there is room for one
+        more), else the one with the highest threshold below it, or None."""
         found = self._exact.get((field, threshold, attribute))
         if found is not None:
             return found
@@ -113,7 +114,7 @@ class FreeIndex:
             if (order.field == field and order.attribute == attribute and order.threshold <= threshold
                     and (best is None or order.threshold > best.threshold)):
                 best = order
-        if (best is None or best.threshold != threshold) and len(self.orders) < MAX_ORDERS:
+        if (best is None or best.threshold != threshold) and create and len(self.orders) < MAX_ORDERS:
             best = FreeOrder(field, threshold, attribute, view)
             self.orders.append(best)
         if best is not None and best.threshold == threshold:
@@ -144,8 +145,12 @@ class FreeIndex:
                     live = bool(view.active[slot]) and bool(view.connected[slot])
                 if live:
                     order.put(slot, (order._bucket(slot, view), (free << SLOT_BITS) | slot))
-            elif old[1] >> SLOT_BITS != free:
-                order.put(slot, (old[0], (free << SLOT_BITS) | slot))
+            elif old[1] >> SLOT_BITS != free:  # put() inlined: same bucket, new place
+                keys = order.lists[old[0]]
+                del keys[bisect_left(keys, old[1])]
+                key = (free << SLOT_BITS) | slot
+                insort(keys, key)
+                order.key_of[slot] = (old[0], key)
 
 
 #: strategies -> (spread attribute or None, binpack field or "random"), or None when not for the index.
@@ -186,13 +191,16 @@ def fast_choose(demand, view: ClusterView, strategies, group: str, rng: np.rando
     attribute, field = plan
     if field == "random":
         return _random_choice(demand, view, index, rng)
+    create = True
     if attribute is not None and (view.group_counts.get(group) is None or attribute not in view.attributes):
-        attribute = None  # the spread cannot tell slots apart: skipped, as the scan does
+        # the spread cannot tell slots apart: skipped, as the scan does (a group's first task:
+        # not worth an order of its own to keep up)
+        attribute, create = None, False
     if field == "memory":
         need, other_free, other_need = demand.memory_mib, view.cpu_free, demand.cpu
     else:
         need, other_free, other_need = demand.cpu, view.memory_free, demand.memory_mib
-    order = index.order(field, other_need, attribute, view)
+    order = index.order(field, other_need, attribute, view, create)
     if order is None or len(order.lists) > MAX_BUCKETS:
         return None
     check_other = order.threshold < other_need  # else every slot of the order has enough
