@@ -3,9 +3,9 @@
 Each series is built the same vectorised way: every relevant log row becomes a row of
 *deltas* (+1 task RUNNING, -512 CPU units reserved, ...), the deltas are summed cumulatively
 per scope, rows at the same instant are collapsed into the value after the last of them,
-and instants where nothing changed in total are dropped. The result is a step function: a
-level holds from its row's ``time_s`` until the next row of the same scope; before the
-first row every level is 0.
+and instants where nothing changed in total are dropped (:mod:`ecssim.analysis.levels`).
+The result is a step function: a level holds from its row's ``time_s`` until the next row
+of the same scope; before the first row every level is 0.
 
 Capacity columns (``capacity`` table, one row per scope and change instant; ``scope`` is
 ``"cluster"`` or an availability-zone name):
@@ -35,8 +35,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ecssim.analysis.groups import Groups, as_objects, codes_of
 from ecssim.analysis.health import HEALTH_EVENT, healthy_flags, task_status
-from ecssim.analysis.lookup import lookup
+from ecssim.analysis.levels import Deltas, order_rows, step_levels
+from ecssim.analysis.lookup import codes_and_positions, positions_in
 from ecssim.analysis.schema import (
     ACTIVATING,
     CONTROL_PLANE_FREE_STATES,
@@ -71,112 +73,145 @@ _TASK_STATE_LEVELS = {
 }
 
 
-#: The columns of ``events`` the capacity and service-count computations read (taking only
-#: these keeps row selections of long runs cheap).
-_ROW_COLUMNS = ["seq", "time_s", "entity_id", "event", "to_state", "instance_id", "az", "service", "value"]
+#: The columns of ``events`` each kind of row is read for (taking only these keeps row
+#: selections of long runs cheap).
+_TASK_COLUMNS = ["seq", "time_s", "entity_id", "to_state", "instance_id", "az"]
+_INSTANCE_COLUMNS = ["seq", "time_s", "entity_id", "to_state", "az"]
+_HOST_COLUMNS = ["seq", "time_s", "entity_id", "event", "instance_id", "az"]
+_DESIRED_COLUMNS = ["seq", "time_s", "entity_id", "value"]
+_COUNT_COLUMNS = ["seq", "time_s", "entity_id", "event", "to_state", "service"]
 
 
-def _rows(events: pd.DataFrame, entity: str, kinds: tuple[str, ...]) -> pd.DataFrame:
+def _rows(events: pd.DataFrame, entity: str, kinds: tuple[str, ...], columns: list[str]) -> pd.DataFrame:
+    """The ``columns`` of the rows of ``entity`` whose ``event`` is one of ``kinds``, in log order."""
     mask = (events["entity"] == entity) & events["event"].isin(kinds)
-    return events.loc[mask, _ROW_COLUMNS].sort_values("seq", kind="stable")
+    rows = events.loc[mask, columns]
+    # the events table is in seq order already: sorting it again would only copy it
+    return rows if rows["seq"].is_monotonic_increasing else rows.sort_values("seq", kind="stable")
 
 
-def _step_deltas(indicators: pd.DataFrame, entity_ids: pd.Series) -> pd.DataFrame:
+def _deltas(rows: pd.DataFrame, scope: np.ndarray | str, columns: dict[str, np.ndarray]) -> Deltas:
+    """:class:`~ecssim.analysis.levels.Deltas` of ``rows`` (in log order)."""
+    return Deltas(rows["seq"].to_numpy(), rows["time_s"].to_numpy(), scope, columns)
+
+
+def _step_deltas(indicators: np.ndarray, entity_ids: pd.Series) -> np.ndarray:
     """Change of each 0/1 indicator from an entity's previous row (its first row starts at 0)."""
-    previous = indicators.groupby(entity_ids.to_numpy(), sort=False).shift(fill_value=0)
-    return indicators - previous
+    groups = Groups(codes_of(entity_ids))
+    return groups.ungroup(groups.step(indicators[groups.order]))
 
 
-def _delta_frame(rows: pd.DataFrame, az: pd.Series, deltas: dict[str, pd.Series]) -> pd.DataFrame:
-    out = pd.DataFrame({"seq": rows["seq"], "time_s": rows["time_s"], "az": az})
-    for name, values in deltas.items():
-        out[name] = np.asarray(values, dtype="int64")
+def _flags(values: pd.Series | np.ndarray, wanted: tuple[str, ...]) -> np.ndarray:
+    """``values.isin(wanted)`` as a numpy array, testing each distinct value once."""
+    return _member(*pd.factorize(values), wanted)
+
+
+def _member(codes: np.ndarray, names: pd.Index | np.ndarray, wanted: tuple[str, ...]) -> np.ndarray:
+    """Per code (from ``pd.factorize``, which also gave ``names``): is its name in ``wanted``."""
+    hits = np.append(np.isin(np.asarray(names, dtype=object), wanted), False)
+    return hits[codes]  # a missing value (code -1) takes the trailing False
+
+
+def _at(table: pd.Series, found: np.ndarray, fill: object) -> np.ndarray:
+    """``table``'s value at each position of ``found`` (from ``positions_in``), ``fill`` at -1
+    (strings as an object array)."""
+    numeric = pd.api.types.is_numeric_dtype(table.dtype) and not pd.api.types.is_bool_dtype(table.dtype)
+    values = table.to_numpy() if numeric else as_objects(table)
+    out = values[found] if len(values) else np.full(len(found), fill, dtype=values.dtype)
+    out[found < 0] = fill
     return out
 
 
-def _az_of(rows: pd.DataFrame, instances: pd.DataFrame) -> pd.Series:
-    """The row's AZ, or the AZ of its instance when the row leaves it empty."""
-    by_instance = lookup(rows["instance_id"], instances.set_index("instance_id")["az"], "")
-    return rows["az"].where(rows["az"] != "", by_instance).astype("str")
+def _non_empty(values: pd.Series) -> np.ndarray:
+    """``values != ""`` as a numpy array."""
+    return (values != "").to_numpy(dtype=bool)
 
 
-def _instance_deltas(events: pd.DataFrame, instances: pd.DataFrame) -> pd.DataFrame:
-    rows = _rows(events, "instance", ("state",))
-    on = rows["to_state"].isin(REGISTERED_INSTANCE_STATES).astype("int64").to_frame("on")
-    change = _step_deltas(on, rows["entity_id"])["on"]
-    info = instances.set_index("instance_id")
-    cpu = lookup(rows["entity_id"], info["cpu_registered"], 0)
-    memory = lookup(rows["entity_id"], info["memory_registered_mib"], 0)
-    az = rows["az"].where(rows["az"] != "", lookup(rows["entity_id"], info["az"], ""))
-    return _delta_frame(
-        rows,
-        az,
-        {
-            "instances_active": change,
-            "cpu_registered": change * cpu,
-            "memory_registered_mib": change * memory,
-        },
-    )
+def _az_of(rows: pd.DataFrame, info: pd.DataFrame, key: str = "instance_id") -> np.ndarray:
+    """The row's AZ, or the AZ of its instance (``rows[key]`` in ``info``, the instances by
+    id) when the row leaves it empty."""
+    by_instance = _at(info["az"], positions_in(rows[key], info.index), "")
+    return np.where(_non_empty(rows["az"]), as_objects(rows["az"]), by_instance)
 
 
-def _task_deltas(rows: pd.DataFrame, scope: pd.Series, info: pd.DataFrame) -> pd.DataFrame:
-    """Task-state and control-plane-ledger deltas of the task rows in one kind of scope.
-
-    ``rows``: the ``state`` and ``placed`` rows of the tasks, restricted to those with a
-    scope (a task waiting in PROVISIONING has no instance, hence no AZ, until its ``placed``
-    row); each task's deltas start from 0 at its first row in the kind of scope. A task
-    reserves capacity from its first row with an instance until it is freed.
-    """
-    ids = rows["entity_id"]
-    cpu, memory = lookup(ids, info["cpu"], 0), lookup(ids, info["memory_mib"], 0)
-    levels = {name: rows["to_state"].isin(states) for name, states in _TASK_STATE_LEVELS.items()}
-    by_task = ids.to_numpy()
-    freed = rows["to_state"].isin(CONTROL_PLANE_FREE_STATES).groupby(by_task).cummax()
-    placed = (rows["instance_id"] != "").groupby(by_task).cummax()
-    indicators = pd.DataFrame({**levels, "reserved": placed & ~freed}).astype("int64")
-    change = _step_deltas(indicators, ids)
-    reserved = change.pop("reserved")
-    deltas = {c: change[c] for c in change.columns}
-    deltas |= {"cpu_reserved": reserved * cpu, "memory_reserved_mib": reserved * memory}
-    return _delta_frame(rows, scope, deltas)
+def _instance_part(rows: pd.DataFrame, info: pd.DataFrame, scope: np.ndarray) -> Deltas:
+    """Registered-capacity deltas of the instance state rows ``rows`` (``info``: instances by id)."""
+    change = _step_deltas(_flags(rows["to_state"], REGISTERED_INSTANCE_STATES).astype(np.int64), rows["entity_id"])
+    found = positions_in(rows["entity_id"], info.index)
+    deltas = {
+        "instances_active": change,
+        "cpu_registered": change * _at(info["cpu_registered"], found, 0),
+        "memory_registered_mib": change * _at(info["memory_registered_mib"], found, 0),
+    }
+    return _deltas(rows, scope, deltas)
 
 
-def _host_deltas(events: pd.DataFrame, info: pd.DataFrame, instances: pd.DataFrame) -> pd.DataFrame:
-    host = _rows(events, "task", ("host_acquired", "host_released"))
-    sign = np.where(host["event"] == "host_acquired", 1, -1)
-    hids = host["entity_id"]
-    return _delta_frame(
-        host,
-        _az_of(host, instances),
-        {
-            "cpu_reserved_host": sign * lookup(hids, info["cpu"], 0),
-            "memory_reserved_host_mib": sign * lookup(hids, info["memory_mib"], 0),
-        },
-    )
+class _TaskRows:
+    """The task ``state`` and ``placed`` rows as arrays, computed once for every kind of scope."""
+
+    def __init__(self, rows: pd.DataFrame, info: pd.DataFrame) -> None:
+        ids = rows["entity_id"]
+        self.rows = rows
+        self.seq, self.time_s = rows["seq"].to_numpy(), rows["time_s"].to_numpy()
+        self.codes, found = codes_and_positions(ids, info.index)
+        #: the rows task by task, each task's rows in log order
+        self.order = np.argsort(self.codes, kind="stable")
+        self.cpu, self.memory = _at(info["cpu"], found, 0), _at(info["memory_mib"], found, 0)
+        state, names = pd.factorize(rows["to_state"])
+        self.levels = np.zeros((len(rows), len(_TASK_STATE_LEVELS)), dtype=np.int8)
+        for column, states in enumerate(_TASK_STATE_LEVELS.values()):
+            self.levels[:, column] = _member(state, names, states)
+        self.freed = _member(state, names, CONTROL_PLANE_FREE_STATES)
+        self.placed = _non_empty(rows["instance_id"])
+
+    def part(self, keep: np.ndarray, scope: np.ndarray) -> Deltas:
+        """Task-state and control-plane-ledger deltas of the rows ``keep`` in one kind of scope.
+
+        ``keep``: the rows with a scope (a task waiting in PROVISIONING has no instance, hence
+        no AZ, until its ``placed`` row); each task's deltas start from 0 at its first kept
+        row. A task reserves capacity from its first row with an instance until it is freed.
+        """
+        rows = self.order[keep[self.order]]  # task by task, each task's rows in log order
+        tasks = Groups(self.codes[rows], order=np.arange(len(rows)))
+        reserved = tasks.any_so_far(self.placed[rows]) & ~tasks.any_so_far(self.freed[rows])
+        indicators = np.column_stack([self.levels[rows], reserved])
+        change = tasks.step(indicators)
+        # back to log order: scatter to the rows' places, then read the kept rows in order
+        logged = np.flatnonzero(keep)
+        spread = np.empty_like(change, shape=(len(keep), change.shape[1]))
+        spread[rows] = change
+        change = spread[logged]
+        columns = {name: change[:, i] for i, name in enumerate(_TASK_STATE_LEVELS)}
+        columns["cpu_reserved"] = change[:, -1] * self.cpu[logged]
+        columns["memory_reserved_mib"] = change[:, -1] * self.memory[logged]
+        return Deltas(self.seq[logged], self.time_s[logged], scope[logged], columns)
 
 
-def _provider_of(rows: pd.DataFrame, tasks: pd.DataFrame, instances: pd.DataFrame) -> pd.Series:
+def _host_part(rows: pd.DataFrame, info: pd.DataFrame, scope: np.ndarray) -> Deltas:
+    """Host-ledger deltas of the ``host_acquired``/``host_released`` rows ``rows``."""
+    sign = np.where((rows["event"] == "host_acquired").to_numpy(dtype=bool), 1, -1)
+    found = positions_in(rows["entity_id"], info.index)
+    deltas = {
+        "cpu_reserved_host": sign * _at(info["cpu"], found, 0),
+        "memory_reserved_host_mib": sign * _at(info["memory_mib"], found, 0),
+    }
+    return _deltas(rows, scope, deltas)
+
+
+def _provider_of(rows: pd.DataFrame, tasks: pd.DataFrame, instances: pd.DataFrame) -> np.ndarray:
     """``provider:<name>`` of each row: its instance's capacity provider, else its task's ("" if none)."""
-    by_instance = lookup(rows["instance_id"], instances.set_index("instance_id")["capacity_provider"], "")
-    by_task = lookup(rows["entity_id"], tasks.set_index("task_id")["capacity_provider"], "")
-    name = by_instance.where(rows["instance_id"] != "", by_task).astype("str")
-    return (PROVIDER_PREFIX + name).where(name != "", "")
+    by_id = instances.set_index("instance_id")["capacity_provider"]
+    by_instance = _at(by_id, positions_in(rows["instance_id"], by_id.index), "")
+    by_id = tasks.set_index("task_id")["capacity_provider"]
+    by_task = _at(by_id, positions_in(rows["entity_id"], by_id.index), "")
+    return _provider_scope(np.where(_non_empty(rows["instance_id"]), by_instance, by_task))
 
 
-def _levels(deltas: pd.DataFrame, key: str, columns: list[str]) -> pd.DataFrame:
-    """Cumulative levels per ``key``, collapsed to the last value per instant, changes only."""
-    levels = deltas.groupby(key, sort=False)[columns].cumsum()
-    out = pd.concat([deltas[["time_s", key]], levels], axis=1)
-    out = out.drop_duplicates(["time_s", key], keep="last")
-    previous = out.groupby(key, sort=False)[columns].shift(fill_value=0)
-    return out[(out[columns] != previous).any(axis=1)]
-
-
-def _order(df: pd.DataFrame, key: str, first: str | None = None) -> pd.DataFrame:
-    """Sort by time, then by key name (``first`` before all others); stable, hash-free."""
-    rank = (df[key] != first).astype("int64") if first is not None else 0
-    df = df.assign(_rank=rank).sort_values(["time_s", "_rank", key], kind="stable")
-    return df.drop(columns="_rank")
+def _provider_scope(names: np.ndarray) -> np.ndarray:
+    """``provider:<name>`` for each capacity provider name ("" stays "")."""
+    codes, uniques = pd.factorize(names)
+    labels = np.array([PROVIDER_PREFIX + name if name else "" for name in uniques] + [""], dtype=object)
+    return labels[codes]  # a missing name (code -1) takes the trailing ""
 
 
 def capacity_table(
@@ -188,44 +223,37 @@ def capacity_table(
     name order.
     """
     info = tasks.set_index("task_id")
-    task_rows = _rows(events, "task", ("state", "placed"))
-    instance_part = _instance_deltas(events, instances)
-    host_part = _host_deltas(events, info, instances)
-    az = _az_of(task_rows, instances)
-    cluster = _levels(_deltas([instance_part, _task_deltas(task_rows, az, info), host_part]).assign(scope=CLUSTER),
-                      "scope", _LEVELS)
-    zoned = task_rows[az != ""]
-    per_az = _deltas([instance_part, _task_deltas(zoned, az[az != ""], info), host_part])
-    per_az = _levels(per_az[per_az["az"] != ""].rename(columns={"az": "scope"}), "scope", _LEVELS)
-    parts = [cluster, per_az]
+    by_instance = instances.set_index("instance_id")
+    task_rows = _TaskRows(_rows(events, "task", ("state", "placed"), _TASK_COLUMNS), info)
+    instance_rows = _rows(events, "instance", ("state",), _INSTANCE_COLUMNS)
+    host_rows = _rows(events, "task", ("host_acquired", "host_released"), _HOST_COLUMNS)
+    instance_part = _instance_part(instance_rows, by_instance, _az_of(instance_rows, by_instance, "entity_id"))
+    host_part = _host_part(host_rows, info, _az_of(host_rows, by_instance))
+    az = _az_of(task_rows.rows, by_instance)
+    cluster = [part._replace(scope=CLUSTER) for part in
+               (instance_part, task_rows.part(np.ones(len(az), dtype=bool), az), host_part)]
+    per_az = [instance_part, task_rows.part(az != "", az), host_part]
+    parts = [step_levels(cluster, "scope", _LEVELS), step_levels(per_az, "scope", _LEVELS, scoped=True)]
     if (instances["capacity_provider"] != "").any() or (tasks["capacity_provider"] != "").any():
         parts.append(_provider_levels(events, tasks, instances, info, task_rows))
     both = pd.concat(parts, ignore_index=True).reindex(columns=list(SCHEMAS["capacity"]))
-    return conform(_order(both, "scope", first=CLUSTER), SCHEMAS["capacity"])
-
-
-def _deltas(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    deltas = pd.concat(parts, ignore_index=True).fillna(dict.fromkeys(_LEVELS, 0))
-    deltas = deltas.astype(dict.fromkeys(_LEVELS, "int64")).sort_values("seq", kind="stable")
-    return deltas[(deltas[_LEVELS] != 0).any(axis=1)]
+    return conform(order_rows(both, "scope", first=CLUSTER), SCHEMAS["capacity"])
 
 
 def _provider_levels(events: pd.DataFrame, tasks: pd.DataFrame, instances: pd.DataFrame, info: pd.DataFrame,
-                     task_rows: pd.DataFrame) -> pd.DataFrame:
+                     task_rows: _TaskRows) -> pd.DataFrame:
     """The capacity provider scopes: levels over their instances and tasks, plus their N, M, metric and
     desired capacity (forward-filled from the provider's rows)."""
-    by_instance = instances.set_index("instance_id")["capacity_provider"]
-    instance_part = _instance_deltas(events, instances)
-    iid = events.loc[instance_part.index, "entity_id"] if len(instance_part) else pd.Series([], dtype="str")
-    instance_part["az"] = (PROVIDER_PREFIX + iid.map(by_instance).astype(object).fillna("")).where(
-        iid.map(by_instance).astype(object).fillna("") != "", "")
-    host_rows = _rows(events, "task", ("host_acquired", "host_released"))
-    host_part = _host_deltas(events, info, instances)
-    host_part["az"] = _provider_of(host_rows, tasks, instances).to_numpy()
-    scope = _provider_of(task_rows, tasks, instances)
-    task_part = _task_deltas(task_rows[scope != ""], scope[scope != ""], info)
-    deltas = _deltas([instance_part, task_part, host_part])
-    levels = _levels(deltas[deltas["az"] != ""].rename(columns={"az": "scope"}), "scope", _LEVELS)
+    by_instance = instances.set_index("instance_id")
+    instance_rows = _rows(events, "instance", ("state",), _INSTANCE_COLUMNS)
+    found = positions_in(instance_rows["entity_id"], by_instance.index)
+    instance_scope = _provider_scope(_at(by_instance["capacity_provider"], found, ""))
+    instance_part = _instance_part(instance_rows, by_instance, instance_scope)
+    host_rows = _rows(events, "task", ("host_acquired", "host_released"), _HOST_COLUMNS)
+    host_part = _host_part(host_rows, info, _provider_of(host_rows, tasks, instances))
+    scope = _provider_of(task_rows.rows, tasks, instances)
+    levels = step_levels([instance_part, task_rows.part(scope != "", scope), host_part], "scope", _LEVELS,
+                         scoped=True)
     metric_rows = events[events["entity"] == "capacity_provider"]
     if metric_rows.empty:
         return levels
@@ -279,7 +307,7 @@ def resample_capacity(
     if not pieces:
         return conform(capacity, SCHEMAS["capacity"])
     out = pd.concat(pieces, ignore_index=True)
-    return conform(_order(out, "scope", first=CLUSTER), SCHEMAS["capacity"])
+    return conform(order_rows(out, "scope", first=CLUSTER), SCHEMAS["capacity"])
 
 
 def service_counts(events: pd.DataFrame) -> pd.DataFrame:
@@ -291,30 +319,21 @@ def service_counts(events: pd.DataFrame) -> pd.DataFrame:
     :mod:`ecssim.analysis.health`). One row per service and change instant, ordered by time
     then name.
     """
-    desired_rows = _rows(events, "service", ("desired_count",))
-    desired = desired_rows["value"].fillna(0).astype("int64").to_frame("desired_count")
-    desired_part = _delta_frame(
-        desired_rows,
-        desired_rows["entity_id"],
-        {"desired_count": _step_deltas(desired, desired_rows["entity_id"])["desired_count"]},
-    )
-    rows = _rows(events, "task", ("state", HEALTH_EVENT))
-    rows = rows[rows["service"] != ""]
-    status = task_status(rows)
-    indicators = pd.DataFrame(
-        {
-            "running": status == RUNNING,
-            "pending": status.isin((PROVISIONING, PENDING, ACTIVATING)),
-            "healthy": healthy_flags(rows, status),
-        }
-    ).astype("int64")
-    change = _step_deltas(indicators, rows["entity_id"])
-    task_part = _delta_frame(rows, rows["service"], dict(change.items()))
-    deltas = pd.concat([desired_part, task_part], ignore_index=True)
-    deltas = deltas.fillna(dict.fromkeys(_COUNT_LEVELS, 0)).astype(
-        dict.fromkeys(_COUNT_LEVELS, "int64")
-    )
-    deltas = deltas.sort_values("seq", kind="stable").rename(columns={"az": "service"})
-    deltas = deltas[(deltas[_COUNT_LEVELS] != 0).any(axis=1)]
-    counts = _levels(deltas, "service", _COUNT_LEVELS)
-    return conform(_order(counts, "service"), SCHEMAS["service_counts"])
+    desired_rows = _rows(events, "service", ("desired_count",), _DESIRED_COLUMNS)
+    desired = desired_rows["value"].fillna(0).astype("int64").to_numpy()
+    desired_part = _deltas(desired_rows, as_objects(desired_rows["entity_id"]),
+                           {"desired_count": _step_deltas(desired, desired_rows["entity_id"])})
+    rows = _rows(events, "task", ("state", HEALTH_EVENT), _COUNT_COLUMNS)
+    rows = rows[_non_empty(rows["service"])]
+    tasks = Groups(codes_of(rows["entity_id"]))
+    status = task_status(rows, tasks)
+    indicators = np.column_stack([
+        (status == RUNNING).to_numpy(dtype=bool),
+        status.isin((PROVISIONING, PENDING, ACTIVATING)).to_numpy(dtype=bool),
+        healthy_flags(rows, status).to_numpy(dtype=bool),
+    ]).astype(np.int64)
+    change = tasks.ungroup(tasks.step(indicators[tasks.order]))
+    task_part = _deltas(rows, as_objects(rows["service"]),
+                        {name: change[:, i] for i, name in enumerate(_COUNT_LEVELS[1:])})
+    counts = step_levels([desired_part, task_part], "service", _COUNT_LEVELS)
+    return conform(order_rows(counts, "service"), SCHEMAS["service_counts"])

@@ -17,8 +17,10 @@ says otherwise.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from ecssim.analysis.groups import Groups, codes_of
 from ecssim.analysis.schema import RUNNING
 
 #: ``event`` of a task health row.
@@ -27,13 +29,21 @@ HEALTH_EVENT = "health"
 HEALTHY, UNHEALTHY, UNKNOWN = "HEALTHY", "UNHEALTHY", "UNKNOWN"
 
 
-def task_status(rows: pd.DataFrame) -> pd.Series:
+def task_status(rows: pd.DataFrame, tasks: Groups | None = None) -> pd.Series:
     """The task's state (lastStatus) in force after each row; "" before its first state row.
 
-    ``rows`` are task rows (state rows and others) in log order.
+    ``rows`` are task rows (state rows and others) in log order; ``tasks`` their grouping by
+    ``entity_id`` when already made.
     """
-    state = rows["to_state"].where(rows["event"] == "state")
-    return state.groupby(rows["entity_id"].to_numpy(), sort=False).ffill().fillna("")
+    if tasks is None:
+        tasks = Groups(codes_of(rows["entity_id"]))
+    is_state = (rows["event"] == "state").to_numpy(dtype=bool)[tasks.order]
+    # forward fill: the row of each task's latest state row so far, -1 before the first
+    latest = tasks.last_where(is_state)
+    source = tasks.ungroup(np.where(latest >= 0, tasks.order[np.clip(latest, 0, None)], -1))
+    status = rows["to_state"].take(np.clip(source, 0, None))
+    status.index = rows.index
+    return status.where(source >= 0, "")
 
 
 def healthy_flags(rows: pd.DataFrame, status: pd.Series | None = None) -> pd.Series:

@@ -27,27 +27,29 @@ DISCONNECTED, CONNECTED = "DISCONNECTED", "CONNECTED"
 
 def faults(events: pd.DataFrame) -> pd.DataFrame:
     """One row per incident: ``incident_id``, ``fault_time_s``, ``kind`` (first fault row)."""
-    rows = events[(events["entity"] == "fault") & (events["event"] == "fault")]
+    rows = events.loc[(events["entity"] == "fault") & (events["event"] == "fault"), ["incident_id", "time_s", "to_state"]]
     rows = rows.drop_duplicates("incident_id", keep="first")
     return rows[["incident_id", "time_s", "to_state"]].rename(
         columns={"time_s": "fault_time_s", "to_state": "kind"}
     )
 
 
-def _task_stops(events: pd.DataFrame) -> pd.DataFrame:
-    """Task state rows into a stop state that carry an incident id."""
-    mask = (
-        (events["entity"] == "task")
-        & (events["event"] == "state")
-        & events["to_state"].isin(STOP_STATES)
-        & (events["incident_id"] != "")
-    )
-    return events[mask]
+def _with_incident(events: pd.DataFrame) -> pd.DataFrame:
+    """The rows that carry an incident id, with the columns the incident figures read (a long
+    run has millions of rows, few of them caused by a fault)."""
+    columns = ["entity", "event", "to_state", "incident_id", "service", "entity_id", "time_s"]
+    return events.loc[events["incident_id"] != "", columns]
+
+
+def _task_stops(rows: pd.DataFrame) -> pd.DataFrame:
+    """Task state rows into a stop state among ``rows`` (rows that carry an incident id)."""
+    mask = (rows["entity"] == "task") & (rows["event"] == "state") & rows["to_state"].isin(STOP_STATES)
+    return rows[mask]
 
 
 def losses(events: pd.DataFrame) -> pd.DataFrame:
     """Per (incident, service): ``tasks_lost`` (distinct tasks stopped), ``last_loss_s``."""
-    stops = _task_stops(events)
+    stops = _task_stops(_with_incident(events))
     grouped = stops[stops["service"] != ""].groupby(["incident_id", "service"], sort=False)
     return grouped.agg(
         tasks_lost=("entity_id", "nunique"), last_loss_s=("time_s", "max")
@@ -55,7 +57,7 @@ def losses(events: pd.DataFrame) -> pd.DataFrame:
 
 
 def _agent_rows(events: pd.DataFrame) -> pd.DataFrame:
-    rows = events[events["event"] == AGENT_EVENT]
+    rows = events.loc[events["event"] == AGENT_EVENT, ["time_s", "entity_id", "to_state", "instance_id", "incident_id"]]
     instance = rows["instance_id"].where(rows["instance_id"] != "", rows["entity_id"])
     return rows.assign(host=instance.astype("str"))
 
@@ -77,7 +79,7 @@ def _disconnects(events: pd.DataFrame) -> pd.DataFrame:
 
 def _first_unhealthy(events: pd.DataFrame) -> pd.Series:
     """Per task id: time of its first health row to UNHEALTHY."""
-    rows = events[(events["event"] == "health") & (events["to_state"] == "UNHEALTHY")]
+    rows = events.loc[(events["event"] == "health") & (events["to_state"] == "UNHEALTHY"), ["entity_id", "time_s"]]
     return rows.groupby("entity_id", sort=False)["time_s"].min()
 
 
@@ -117,23 +119,11 @@ def detections(events: pd.DataFrame) -> pd.Series:
     That is the earliest of its task stop rows, its instances' INACTIVE rows, its agent
     DISCONNECTED rows and its task health rows to UNHEALTHY (all carrying the incident's id).
     """
-    stops = _task_stops(events)
-    gone = events[
-        (events["entity"] == "instance")
-        & (events["event"] == "state")
-        & (events["to_state"] == "INACTIVE")
-        & (events["incident_id"] != "")
-    ]
-    agent = events[
-        (events["event"] == AGENT_EVENT)
-        & (events["to_state"] == DISCONNECTED)
-        & (events["incident_id"] != "")
-    ]
-    unhealthy = events[
-        (events["event"] == "health")
-        & (events["to_state"] == "UNHEALTHY")
-        & (events["incident_id"] != "")
-    ]
+    rows = _with_incident(events)
+    stops = _task_stops(rows)
+    gone = rows[(rows["entity"] == "instance") & (rows["event"] == "state") & (rows["to_state"] == "INACTIVE")]
+    agent = rows[(rows["event"] == AGENT_EVENT) & (rows["to_state"] == DISCONNECTED)]
+    unhealthy = rows[(rows["event"] == "health") & (rows["to_state"] == "UNHEALTHY")]
     shown = pd.concat([part[["incident_id", "time_s"]] for part in (stops, gone, agent, unhealthy)])
     return shown.groupby("incident_id", sort=False)["time_s"].min()
 

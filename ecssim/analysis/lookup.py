@@ -21,7 +21,7 @@ def lookup(keys: pd.Series, table: pd.Series, fill: object) -> pd.Series:
     if len(table) == 0:
         values = np.full(len(keys), fill, dtype=object if isinstance(fill, str) else np.float64)
         return pd.Series(values, index=keys.index)
-    positions = table.index.get_indexer(keys)
+    positions = positions_in(keys, table.index)
     numeric = pd.api.types.is_numeric_dtype(table.dtype) and not pd.api.types.is_bool_dtype(table.dtype)
     source = table.to_numpy(dtype=None if numeric else object)
     values = source[positions]
@@ -31,3 +31,20 @@ def lookup(keys: pd.Series, table: pd.Series, fill: object) -> pd.Series:
             values = values.astype(np.float64)
         values[missing] = fill
     return pd.Series(values, index=keys.index)
+
+
+def positions_in(keys: pd.Series | np.ndarray, index: pd.Index) -> np.ndarray:
+    """Position of each key in ``index`` (-1 where missing), as ``index.get_indexer(keys)``.
+
+    The keys are factorized first, so the index's hash table is asked once per distinct key
+    rather than once per row (a long run has millions of rows but thousands of ids).
+    """
+    return codes_and_positions(keys, index)[1]
+
+
+def codes_and_positions(keys: pd.Series | np.ndarray, index: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(keys)[0]`` (one integer per distinct key) and :func:`positions_in`,
+    for the price of one factorization."""
+    codes, uniques = pd.factorize(keys)
+    found = index.get_indexer(uniques)
+    return codes, np.where(codes < 0, -1, found[codes])

@@ -79,12 +79,16 @@ STALL_REASONS: tuple[str, ...] = (
 )
 
 
-def _per_service(rows: pd.DataFrame, table: pd.DataFrame):  # noqa: ANN202
-    """Yield (row positions, that service's part of ``table``) for each service of ``rows``."""
+def _per_service(rows: pd.DataFrame, table: pd.DataFrame, columns: list[str]):  # noqa: ANN202
+    """Yield (row positions, that service's part of ``table``) for each service of ``rows``;
+    the part is a dict of numpy arrays of ``columns`` (slicing numpy arrays per service is far
+    cheaper than ``iloc`` on the frame)."""
     parts = table.groupby("service", sort=False).indices
-    empty = table.iloc[:0]
+    arrays = {column: table[column].to_numpy() for column in columns}
+    nothing = np.array([], dtype=np.intp)
     for service, where in rows.groupby("service", sort=True).indices.items():
-        yield where, table.iloc[parts[service]] if service in parts else empty
+        at = parts.get(service, nothing)
+        yield where, {column: values[at] for column, values in arrays.items()}
 
 
 def _first_replacement(tasks: pd.DataFrame, rows: pd.DataFrame) -> tuple[np.ndarray, ...]:
@@ -93,9 +97,9 @@ def _first_replacement(tasks: pd.DataFrame, rows: pd.DataFrame) -> tuple[np.ndar
     started, created = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
     fault = rows["fault_time_s"].to_numpy()
     service_tasks = tasks[tasks["service"] != ""].sort_values("created_at_s", kind="stable")
-    for where, part in _per_service(rows, service_tasks):
-        at = part["created_at_s"].to_numpy()
-        begun = part["started_at_s"].fillna(np.inf).to_numpy()
+    for where, part in _per_service(rows, service_tasks, ["created_at_s", "started_at_s"]):
+        at = part["created_at_s"]
+        begun = np.where(np.isnan(part["started_at_s"]), np.inf, part["started_at_s"])
         suffix_min = np.minimum.accumulate(begun[::-1])[::-1]
         index = np.searchsorted(at, fault[where], side="left")
         found = index < len(at)
@@ -108,9 +112,9 @@ def _first_replacement(tasks: pd.DataFrame, rows: pd.DataFrame) -> tuple[np.ndar
 def _reached(counts: pd.DataFrame, rows: pd.DataFrame, since: np.ndarray, column: str) -> np.ndarray:
     """Per row: first instant >= ``since`` with ``column`` >= desired count (NaN if never)."""
     out = np.full(len(rows), np.nan)
-    for where, part in _per_service(rows, counts):
-        ok = (part[column] >= part["desired_count"]).to_numpy()
-        out[where] = next_true(part["time_s"].to_numpy(), ok, since[where], before=True)
+    for where, part in _per_service(rows, counts, ["time_s", "desired_count", column]):
+        ok = part[column] >= part["desired_count"]
+        out[where] = next_true(part["time_s"], ok, since[where], before=True)
     return out
 
 
@@ -118,9 +122,9 @@ def _shortfall(counts: pd.DataFrame, rows: pd.DataFrame, until: np.ndarray) -> n
     """Per row: integral of max(desired - running, 0) from the fault to ``until``."""
     out = np.zeros(len(rows))
     fault = rows["fault_time_s"].to_numpy()
-    for where, part in _per_service(rows, counts):
-        times = part["time_s"].to_numpy()
-        gap = np.maximum(part["desired_count"].to_numpy() - part["running"].to_numpy(), 0)
+    for where, part in _per_service(rows, counts, ["time_s", "desired_count", "running"]):
+        times = part["time_s"]
+        gap = np.maximum(part["desired_count"] - part["running"], 0)
         out[where] = integral(times, gap, until[where]) - integral(times, gap, fault[where])
     return out
 
@@ -131,8 +135,8 @@ def _any_in_window(failures: pd.DataFrame, rows: pd.DataFrame, until: np.ndarray
     out = np.zeros(len(rows), dtype=bool)
     fault = rows["fault_time_s"].to_numpy()
     ordered = failures[failures["service"] != ""].sort_values("time_s", kind="stable")
-    for where, part in _per_service(rows, ordered):
-        times = part["time_s"].to_numpy()
+    for where, part in _per_service(rows, ordered, ["time_s"]):
+        times = part["time_s"]
         first = np.searchsorted(times, fault[where], side="left")
         out[where] = np.searchsorted(times, until[where], side="right") > first
     return out

@@ -27,9 +27,16 @@ Task timestamps (seconds since the start of the run; NaN when the task never got
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from ecssim.analysis.lookup import lookup
+try:  # optional (the ``parquet`` extra); pandas then backs its ``str`` dtype with pyarrow
+    import pyarrow as pa
+except ImportError:  # pragma: no cover - exercised only without the extra
+    pa = None
+
+from ecssim.analysis.groups import first_rows, smallest
+from ecssim.analysis.lookup import lookup, positions_in
 from ecssim.analysis.schema import (
     RUNNING,
     SCHEMAS,
@@ -52,11 +59,71 @@ def events_table(log: EventLog) -> pd.DataFrame:
     rows = log.events
     if not rows:
         return frame([], schema)
-    # Column by column: a long run's millions of rows never become one object array at once.
-    columns = {"seq": pd.Series(range(len(rows)), dtype=schema["seq"])}
-    for index, name in enumerate(EVENT_COLUMNS):
-        columns[name] = pd.Series([row[index] for row in rows], dtype=schema[name])
+    events = _records_frame(rows, {c: schema[c] for c in EVENT_COLUMNS})
+    events.insert(0, "seq", np.arange(len(rows), dtype=np.int64))
+    return events
+
+
+def _records_frame(rows: list[tuple], schema: dict[str, str]) -> pd.DataFrame:
+    """``frame(rows, schema)``, built without one object array of a long run's millions of rows.
+
+    pyarrow reads all the tuples in one pass (after a run they lie scattered in memory, so one
+    pass beats one per column); rows it cannot type exactly are read column by column.
+    """
+    if not rows:
+        return frame(rows, schema)
+    built = _arrow_frame(rows, schema)
+    return built if built is not None else _column_frame(rows, schema)
+
+
+#: pyarrow types of the schema dtypes :func:`_arrow_frame` reads.
+_ARROW_TYPES = {"str": "large_string", "float64": "float64", "int64": "int64"}
+
+
+def _arrow_frame(rows: list[tuple], schema: dict[str, str]) -> pd.DataFrame | None:
+    """The rows read by pyarrow as one struct array, or None if pyarrow is missing or a value
+    does not fit its column's type exactly (then pandas' own conversions decide)."""
+    if pa is None or any(dtype not in _ARROW_TYPES for dtype in schema.values()):
+        return None
+    fields = [pa.field(name, getattr(pa, _ARROW_TYPES[dtype])()) for name, dtype in schema.items()]
+    try:
+        arrays = pa.array(rows, type=pa.struct(fields)).flatten()
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    columns = {}
+    for (name, dtype), array in zip(schema.items(), arrays, strict=True):
+        if dtype == "str":
+            columns[name] = pd.Series(pd.array(array, dtype="str"), copy=False)
+        elif dtype == "int64" and array.null_count:
+            return None
+        else:  # a missing float (None) is NaN, as in pandas
+            columns[name] = pd.Series(array.to_numpy(zero_copy_only=False), dtype=dtype, copy=False)
     return pd.DataFrame(columns, copy=False)
+
+
+def _column_frame(rows: list[tuple], schema: dict[str, str]) -> pd.DataFrame:
+    """``frame(rows, schema)`` for non-empty ``rows``, built column by column."""
+    columns = {}
+    for index, (name, dtype) in enumerate(schema.items()):
+        values = [row[index] for row in rows]
+        # non-strings as ``frame`` does: inferred, then cast (a float cpu would be truncated)
+        columns[name] = _string_column(values) if dtype == "str" else pd.Series(values).astype(dtype)
+    return pd.DataFrame(columns, copy=False)
+
+
+def _string_column(values: list) -> pd.Series:
+    """``pd.Series(values, dtype="str")``, built through pyarrow directly (about twice as fast).
+
+    pandas' ``str`` dtype holds a pyarrow ``large_string`` array; without pyarrow, or with
+    values that are not all ``str``, pandas' own (converting) path is taken.
+    """
+    if pa is None:
+        return pd.Series(values, dtype="str")
+    try:
+        array = pa.array(values, type=pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pd.Series(values, dtype="str")
+    return pd.Series(pd.array(array, dtype="str"), copy=False)
 
 
 def services_table(log: EventLog) -> pd.DataFrame:
@@ -89,13 +156,36 @@ def _attach(
     return out
 
 
-def _per_task(events: pd.DataFrame, mask: pd.Series, column: str, how: str = "first") -> pd.Series:
-    """Per-task first (or min/max/last) value of ``column`` among the rows of ``mask``.
+class _TaskEvents:
+    """The task rows of ``events`` as arrays keyed by the task's position in the tasks table."""
 
-    Only the two columns it needs are taken from the rows (a long run has millions of them).
-    """
-    rows = events.loc[mask, ["entity_id", column]]
-    return rows.groupby("entity_id", sort=False)[column].agg(how)
+    def __init__(self, events: pd.DataFrame, task_ids: pd.Series) -> None:
+        self.events = events
+        self.size = len(task_ids)
+        is_task = (events["entity"] == "task").to_numpy(dtype=bool)
+        found = positions_in(events["entity_id"], pd.Index(task_ids))
+        #: per event row: its task's row in the tasks table (-1 for rows of no known task)
+        self.task = np.where(is_task, found, -1)
+        self.time_s = events["time_s"].to_numpy(dtype=np.float64)
+
+    def rows(self, mask: np.ndarray) -> np.ndarray:
+        """``self.task`` restricted to the rows of ``mask`` (-1 elsewhere)."""
+        return np.where(mask, self.task, -1)
+
+    def time(self, mask: np.ndarray, how: str) -> np.ndarray:
+        """Per task, the earliest (``how="min"``) or latest (``"max"``) ``time_s`` of its rows of ``mask``."""
+        return smallest(self.rows(mask), self.time_s, self.size, largest=how == "max")
+
+    def label(self, mask: np.ndarray, column: str, *, last: bool = False) -> pd.Series:
+        """Per task, ``column`` on its first (or last) row of ``mask``; "" if it has none."""
+        row = first_rows(self.rows(mask), self.size, last=last)
+        values = self.events[column].take(np.clip(row, 0, None)).reset_index(drop=True)
+        return values.where(row >= 0, "")
+
+
+def _is(events: pd.DataFrame, column: str, value: str) -> np.ndarray:
+    """``events[column] == value`` as a numpy array."""
+    return (events[column] == value).to_numpy(dtype=bool)
 
 
 def tasks_table(log: EventLog, events: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -106,30 +196,26 @@ def tasks_table(log: EventLog, events: pd.DataFrame | None = None) -> pd.DataFra
     if events is None:
         events = events_table(log)
     schema = SCHEMAS["tasks"]
-    base = frame(log.tasks, {c: schema[c] for c in TASK_COLUMNS})
-    is_task = events["entity"] == "task"
-    event, to_state = events["event"], events["to_state"]
-    state = is_task & (event == "state")
-    stops = state & to_state.isin(STOP_STATES)
-    nan = float("nan")
-    times = {
-        "pull_started_at_s": _per_task(events, is_task & (event == "pull_started"), "time_s", "min"),
-        "pull_stopped_at_s": _per_task(events, is_task & (event == "pull_stopped"), "time_s", "max"),
-        "started_at_s": _per_task(events, state & (to_state == RUNNING), "time_s", "min"),
-        "stopping_at_s": _per_task(events, stops, "time_s", "min"),
-        "stopped_at_s": _per_task(events, state & (to_state == STOPPED), "time_s", "min"),
-    }
-    labels = {
-        "instance_id": _per_task(events, is_task & (events["instance_id"] != ""), "instance_id"),
-        # Fargate tasks have an AZ but no instance
-        "az": _per_task(events, is_task & (events["az"] != ""), "az"),
-        "last_status": _per_task(events, state, "to_state", "last"),
-        "stop_code": _per_task(events, stops & (events["stop_code"] != ""), "stop_code"),
-        "stopped_reason": _per_task(events, stops & (events["reason"] != ""), "reason"),
-        "incident_id": _per_task(events, stops & (events["incident_id"] != ""), "incident_id"),
-    }
-    fill = {**dict.fromkeys(times, nan), **dict.fromkeys(labels, "")}
-    return conform(_attach(base, "task_id", {**times, **labels}, fill), schema)
+    base = _records_frame(log.tasks, {c: schema[c] for c in TASK_COLUMNS})
+    rows = _TaskEvents(events, base["task_id"])
+    to_state = events["to_state"]
+    state = _is(events, "event", "state")
+    stops = state & to_state.isin(STOP_STATES).to_numpy(dtype=bool)
+    given = {c: ~_is(events, c, "") for c in ("instance_id", "az", "stop_code", "reason", "incident_id")}
+    out = base.copy()
+    out["pull_started_at_s"] = rows.time(_is(events, "event", "pull_started"), "min")
+    out["pull_stopped_at_s"] = rows.time(_is(events, "event", "pull_stopped"), "max")
+    out["started_at_s"] = rows.time(state & _is(events, "to_state", RUNNING), "min")
+    out["stopping_at_s"] = rows.time(stops, "min")
+    out["stopped_at_s"] = rows.time(state & _is(events, "to_state", STOPPED), "min")
+    out["instance_id"] = rows.label(given["instance_id"], "instance_id")
+    # Fargate tasks have an AZ but no instance
+    out["az"] = rows.label(given["az"], "az")
+    out["last_status"] = rows.label(state, "to_state", last=True)
+    out["stop_code"] = rows.label(stops & given["stop_code"], "stop_code")
+    out["stopped_reason"] = rows.label(stops & given["reason"], "reason")
+    out["incident_id"] = rows.label(stops & given["incident_id"], "incident_id")
+    return conform(out, schema)
 
 
 def instances_table(log: EventLog, events: pd.DataFrame | None = None) -> pd.DataFrame:
