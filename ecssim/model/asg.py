@@ -228,8 +228,12 @@ class AutoScalingGroup:
         candidates = list(self._live_slots.get(az, ()))  # launch order, terminated ones left out
         if not candidates:
             return
-        tasks = [len(agents[s].tasks) for s in candidates]
-        fewest = min(tasks)
-        victim = candidates[len(tasks) - 1 - tasks[::-1].index(fewest)]  # the newest of those with fewest
+        victim, fewest = -1, -1
+        for slot in reversed(candidates):  # newest first: the first with the fewest tasks wins ties
+            count = len(agents[slot].tasks)
+            if fewest < 0 or count < fewest:
+                victim, fewest = slot, count
+                if count == 0:
+                    break  # none can have fewer
         self.retiring.add(victim)
         world.ec2.terminate(victim, f"Auto Scaling group {self.name} rebalances its Availability Zones")
