@@ -9,9 +9,11 @@ under the same names, in the same order, computed by the same rules.
 State kept: one small record per *live* task (dropped at its STOPPED row, or at its
 ``host_released`` row when that comes later) and per live instance (dropped at INACTIVE);
 levels and open recovery searches per service, and its demand series; one record per deployment; per incident its
-fault time and kind and one small record per (incident, affected service) -- O(incidents), as
-the ``recovery`` figures need every row's time to desired at the end (their mean is taken in
-the table's order); impairments while they are open. Nothing per finished task or per row.
+fault time and kind and one small record per (incident, affected service), as the ``recovery``
+figures need every row's time to desired at the end (their mean is taken in the table's
+order): a task crash's or OOM kill's row shrinks to five numbers once no later row can change
+it (:mod:`ecssim.analysis.online_recovery`); impairments while they are open. Nothing per
+finished task or per row.
 
 Plug in with :meth:`OnlineSummary.sink`: an object with the ``EventLog`` attributes whose
 ``append`` feeds the summary (and ``len`` counts the rows, as ``Recorder.placement_failure``
@@ -60,6 +62,7 @@ from ecssim.analysis.demand import DEMAND_EVENT, RESOURCE_COLUMNS
 from ecssim.analysis.deployments import COMPLETED, FAILED, ROLLOUT_ENDS
 from ecssim.analysis.health import HEALTHY, UNHEALTHY
 from ecssim.analysis.incidents import CONNECTED, DISCONNECTED
+from ecssim.analysis.online_recovery import SETTLING_KINDS, SettledRecoveries
 from ecssim.analysis.online_sums import (
     CompensatedSum,
     DemandWindow,
@@ -141,7 +144,7 @@ class _Task:
 
     __slots__ = ("cpu", "memory", "service", "instance", "level", "placed", "freed", "reserved", "status",
                  "counts", "started", "stopping", "unhealthy", "stopped", "host", "hits", "running_since",
-                 "hourly", "pulled", "pending")
+                 "hourly", "pulled", "pending", "incident")
 
     def __init__(self, cpu: int, memory: int, service: str) -> None:
         self.cpu, self.memory, self.service = cpu, memory, service
@@ -158,6 +161,7 @@ class _Task:
         self.hourly: float | None = None  # a Fargate task's price (None: not billed per task)
         self.pulled: float | None = None  # its first pull_started row (Fargate billing starts there)
         self.pending: float | None = None  # its first row to PENDING (the start without a pull)
+        self.incident = ""  # the incident its last row carried
 
 
 class _Sink:
@@ -228,6 +232,9 @@ class OnlineSummary:
         self.fault_kinds: set[str] = set()  # kinds of every fault row
         self.service_names: set[str] = set()  # services registered
         self.recovery: dict[tuple[str, str], _Recovery] = {}  # (incident, service) -> its row
+        self.settled = SettledRecoveries()  # rows no later row can change, compacted
+        self.carriers: dict[str, int] = {}  # incident -> live tasks whose last row carried it
+        self.rows_of: dict[str, int] = {}  # incident -> its rows in ``recovery``
         self.recheck: dict[tuple[str, str], _Recovery] = {}  # rows whose ``since`` is this instant
         self.waiting: dict[str, dict[tuple[str, str], _Recovery]] = {}  # service -> rows not back yet
         self.on_host: dict[str, dict[str, None]] = {}  # instance id -> live tasks placed there
@@ -327,6 +334,8 @@ class OnlineSummary:
         if instance_id and not task.instance:
             task.instance = instance_id
             self.on_host.setdefault(instance_id, {})[task_id] = None
+        if incident != task.incident:
+            self._carry(task, incident)
         if event == "state":
             self._capacity(task, to_state, instance_id)
             self._state(task, to_state, service)
@@ -387,6 +396,53 @@ class OnlineSummary:
             del placed[task_id]
             if not placed:
                 del self.on_host[task.instance]
+        if task.incident:
+            self._carry(task, "")
+
+    def _carry(self, task: _Task, incident: str) -> None:
+        """The task's rows carry ``incident`` from now on ("" for none, or once it is gone)."""
+        carriers, old = self.carriers, task.incident
+        if old:
+            left = carriers[old] - 1
+            if left:
+                carriers[old] = left
+            else:
+                del carriers[old]
+                row = self.recovery.get((old, task.service))
+                if row is not None:
+                    self._settle(row)
+        if incident:
+            carriers[incident] = carriers.get(incident, 0) + 1
+        task.incident = incident
+
+    def _settle(self, row: _Recovery) -> None:
+        """Compact the row of a one-task incident once its task is gone, its service is back to
+        desired and no impairment is open: nothing in a simulator's log changes it then (module
+        doc; should a later row mention the incident after all, :meth:`_restore` undoes it)."""
+        incident = row.incident
+        if row.open or row.recovered_at is None or incident in self.carriers or self.rows_of[incident] != 1:
+            return
+        fault = self.faults.get(incident)
+        if fault is None or fault[1] not in SETTLING_KINDS:
+            return
+        counted = incident in self.incident_ids
+        if not self.settled.add(fault[0], incident, row.service, fault[1], row.recovered_at, counted):
+            return
+        del self.recovery[(incident, row.service)]
+        del self.faults[incident]
+        del self.rows_of[incident]
+        if counted:
+            self.incident_ids.remove(incident)
+
+    def _restore(self, incident: str) -> None:
+        """Put the compacted rows of ``incident`` back, as they were before :meth:`_settle`."""
+        for fault_time, service, kind, recovered_at, counted in self.settled.take(incident):
+            row = self.recovery[(incident, service)] = _Recovery(incident, service)
+            row.recovered_at = recovered_at
+            self.rows_of[incident] = self.rows_of.get(incident, 0) + 1
+            self.faults[incident] = (fault_time, kind)
+            if counted:
+                self.incident_ids.add(incident)
 
     def _state(self, task: _Task, to_state: str, service: str) -> None:
         """A state row: the task's counts, its RUNNING time (cost per task-hour), its service's
@@ -465,6 +521,8 @@ class OnlineSummary:
 
     def _fault(self, row: tuple) -> None:
         incident = row[13]
+        if incident not in self.faults and self.settled.holds(incident):
+            self._restore(incident)
         if incident not in self.faults:
             self.faults[incident] = (row[0], row[5])
         self.fault_kinds.add(row[5])
@@ -475,8 +533,12 @@ class OnlineSummary:
     def _row(self, incident: str, service: str) -> _Recovery:
         key = (incident, service)
         row = self.recovery.get(key)
+        if row is None and self.settled.holds(incident):
+            self._restore(incident)
+            row = self.recovery.get(key)
         if row is None:
             row = self.recovery[key] = _Recovery(incident, service)
+            self.rows_of[incident] = self.rows_of.get(incident, 0) + 1
         return row
 
     def _unsettle(self, row: _Recovery) -> None:
@@ -638,17 +700,24 @@ class OnlineSummary:
                     if waiting and counts[1] >= counts[0]:
                         for row in waiting.values():
                             row.recovered_at = self.now
+                        back = list(waiting.values())
                         waiting.clear()
+                        for row in back:
+                            self._settle(row)
             self.touched.clear()
         if self.demand_touched:
             self._close_demand()
         if self.recheck:
+            back = []
             for key, row in self.recheck.items():
                 if self._ok(row.service):
                     row.recovered_at = self.now
+                    back.append(row)
                 else:
                     self.waiting.setdefault(row.service, {})[key] = row
             self.recheck.clear()
+            for row in back:
+                self._settle(row)
 
     # ------------------------------------------------------------------ result
     def result(self) -> dict[str, float | int]:
@@ -678,7 +747,7 @@ class OnlineSummary:
             "placement_failure_fraction": failures / (failures + created) if failures + created else NAN,
             "instances_launched": tally["instances_launched"],
             "instances_lost": tally["instances_lost"],
-            "incidents": len(self.incident_ids),
+            "incidents": len(self.incident_ids) + self.settled.in_window,
             "peak_cpu_reserved_fraction": cluster.peaks[0],
             "peak_memory_reserved_fraction": cluster.peaks[1],
             "mean_cpu_reserved_fraction": cluster.mean(0),
@@ -700,6 +769,7 @@ class OnlineSummary:
             fault_time, kind = self.faults.get(incident, (NAN, ""))
             recovered = row.recovered_at if row.open == 0 and row.recovered_at is not None else NAN
             rows.append((fault_time, incident, service, kind, recovered))
+        rows.extend(self.settled.rows())
         rows.sort(key=lambda r: (math.isnan(r[0]), r[0] if r[0] == r[0] else 0.0, r[1], r[2]))
         return rows
 
@@ -723,7 +793,8 @@ class OnlineSummary:
         mttr: dict[str, float] = {}
         for kind in (*KNOWN_FAULT_KINDS, *others):
             mttr |= dict(zip(mttr_names(kind), mttr_statistics(by_kind.get(kind, [])), strict=True))
-        for service in sorted(self.service_names | {service for _, service in self.recovery}):
+        for service in sorted(self.service_names | {service for _, service in self.recovery}
+                              | self.settled.service_names()):
             mttr |= dict(zip(mttr_names(f"service_{service}"), mttr_statistics(by_service.get(service, [])), strict=True))
         return recovery, mttr
 

@@ -124,6 +124,47 @@ def test_state_holds_only_live_entities(monkeypatch: pytest.MonkeyPatch) -> None
     assert set(summary.instances) == alive
 
 
+def test_settled_crash_rows_are_compacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crash's recovery row shrinks to numbers once its task is gone and its service is back:
+    the live dicts keep only the rows still open, and the metrics equal ``summarize``'s."""
+    path = Path(__file__).parents[2] / "scenarios" / "demo.yaml"
+    scenario = _load(path)
+    summary = OnlineSummary(float(scenario.measure_from), float(scenario.duration))
+    result = _run_teed(monkeypatch, scenario, 1, [summary]).result()
+    online = summary.result()
+    crashes = result.recovery[result.recovery["kind"].isin(["task_crash", "oom_kill"])]
+    kept = list(summary.settled.rows())
+    assert len(crashes) >= 5 and len(kept) >= len(crashes) - 2  # the last may still be open at the end
+    assert {(incident, service) for _t, incident, service, _k, _r in kept} <= set(
+        zip(crashes["incident_id"], crashes["service"], strict=True))
+    live = set(summary.faults) | {incident for incident, _service in summary.recovery}
+    assert not {incident for _t, incident, _s, _k, _r in kept} & live
+    assert online["incidents"] == result.summary()["incidents"]
+    _assert_same(online, result.summary(), "demo/1")
+
+
+def test_a_compacted_row_comes_back_if_its_incident_returns(logs) -> None:  # noqa: ANN001
+    """crash-twice: inc-0001's row is compacted at 45 (its task gone, web back to 2), then
+    another task's stop row carries inc-0001 at 60: the row is restored and measured again."""
+    log = _crash_twice(logs.LogBuilder())
+    summary = OnlineSummary(0.0, 600.0)
+    for name in ("services", "instances", "tasks", "placement_failures"):
+        for row in getattr(log, name):
+            getattr(summary, _METHOD[name])(row)
+    before = [row for row in log.events if row[0] < 60]
+    for row in before:
+        summary.event(row)
+    # a row at 50 that changes nothing (web's desired count again) closes the instant 45
+    summary.event((50.0, "service", "web", "desired_count", "", "", "", "", "", "", "web", "", "", "", 2.0))
+    assert [r[1] for r in summary.settled.rows()] == ["inc-0001"] and not summary.recovery
+    for row in log.events[len(before):]:
+        summary.event(row)
+    online = summary.result()
+    # restored at 60, compacted again once web is back at 80: one row, 50 s after the fault at 30
+    assert list(summary.settled.rows()) == [(30.0, "inc-0001", "web", "task_crash", 80.0)]
+    assert online["recovery_time_mean_s"] == 50.0 and online["incidents"] == 1
+
+
 def test_sink_stands_in_for_the_event_log(monkeypatch: pytest.MonkeyPatch) -> None:
     """A run writing only to ``OnlineSummary.sink()`` gives the same metrics as the full log."""
     path = Path(__file__).parents[2] / "scenarios" / "instance-loss-n-plus-1.yaml"
