@@ -9,7 +9,7 @@
 - ``killToExit``: SIGKILL of the container's main process *from the host* (a crash; not
   ``docker kill``) to its ``die`` event;
 - ``oomKill``: the ``start`` event of a memory hog under a small hard limit to its ``oom``
-  event, with ``State.OOMKilled`` checked;
+  event, checked by ``State.OOMKilled`` or a SIGKILL exit (the flag is set racily);
 - ``containerStartBurst``: the same as ``containerStart`` for k containers created and
   started at the same moment from k threads (k = 2..``max_burst``), each timed from its own
   API call. Concurrent starts slow each other down; the ratio of each burst's mean latency
@@ -364,8 +364,13 @@ class _Sampler:
             oom = self.reader.wait_for(container.id, "oom", self.timeout_s)
             self.reader.wait_for(container.id, "die", self.timeout_s)
             container.reload()
-            if not container.attrs["State"].get("OOMKilled"):
-                raise CalibrationError(f"the memory hog under {limit} died without State.OOMKilled")
+            state = container.attrs["State"]
+            # The ``oom`` event is the measurement; the engine's OOMKilled flag is set
+            # racily (seen false once in CI with the event delivered and exit code 137),
+            # so a SIGKILL exit after the event counts as the OOM kill too.
+            if not state.get("OOMKilled") and state.get("ExitCode") != 137:
+                raise CalibrationError(f"the memory hog under {limit} died without an OOM kill "
+                                       f"(exit code {state.get('ExitCode')}, State.OOMKilled false)")
             self._record("oomKill", index, started.time_ns, oom.time_ns, float("nan"), container.id)
         finally:
             container.remove(force=True)
