@@ -46,7 +46,8 @@ class Cluster:
 
     Args:
         reserved_ports: TCP ports the agent reserves on every instance.
-        capacity: initial number of slots (grows by doubling).
+        capacity: initial number of slots (grows by a quarter, at least 64 slots, when full:
+            each task group keeps an array of this size, so doubling would waste up to half).
         start_time: the datetime of simulated t=0, for ``registeredAt`` dates in queries.
         clock: the simulated time now (e.g. ``lambda: env.now``); :meth:`activate` records
             it as the registration time when it is not given ``now``.
@@ -101,7 +102,7 @@ class Cluster:
         view = self.view
         slot = view.n
         if slot >= self._capacity:
-            self._grow(self._capacity * 2)
+            self._grow(max(self._capacity + 64, self._capacity * 5 // 4))
         instance_id = f"i-{slot + 1:017x}"
         info = InstanceInfo(slot, instance_id, fleet, instance_type, az, market, dict(attributes), stream_key)
         self.infos.append(info)
