@@ -2,7 +2,9 @@
 
 :class:`OnlineSummary` consumes the very tuples the :class:`~ecssim.model.recorder.Recorder`
 writes to an :class:`~ecssim.model.eventlog.EventLog`, in append order, and keeps only what
-later rows still need, so memory stays flat as simulated time grows. Its
+later rows still need, so memory does not grow with the rows (what still grows with simulated
+time is the simulator's own state of every instance ever launched, and a few numbers per
+crash). Its
 :meth:`~OnlineSummary.result` gives the metrics of :func:`ecssim.analysis.summary.summarize`
 under the same names, in the same order, computed by the same rules.
 
