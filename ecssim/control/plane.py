@@ -60,14 +60,13 @@ class ControlPlane:
         self.oom_faults: list = []  # memory-use fault runtimes, in file order
         self.task_count = 0
         self.registration_epoch = 0  # bumped at every capacity registration (see capacity_registered)
-        # capacity_registered's bookkeeping: the REPLICA services (None until first needed), the
-        # active AZs it last saw, and the positions of those not known to be balanced over them.
-        self._replicas: list | None = None
-        self._replicas_of = -1  # len(services) when _replicas was listed
+        # The REPLICA and DAEMON services, in file order, listed again when a service is added
+        # (see _listed); capacity_registered's active AZs when it last looked at every service,
+        # and the REPLICA positions not known to be balanced over them.
+        self._lists: tuple[list, list] = ([], [])
+        self._listed_of = -1  # len(services) when _lists was made
         self._replica_azs: tuple[str, ...] | None = None
         self.unsettled: set[int] = set()
-        self._daemons: list | None = None  # the DAEMON services, for daemons()
-        self._daemons_of = -1  # len(services) when _daemons was listed
         self.incident_count = 0
         # An explain probe (ecssim.insight.explain) re-simulating up to one placement; None
         # in ordinary runs, where it costs one `is None` test per launch.
@@ -477,18 +476,13 @@ class ControlPlane:
         moved since, would find the same again: it is skipped (with 500 services and thousands
         of registrations, the checks were a hot spot). Only the ``unsettled`` services are
         looked at, unless the active AZs changed: a service becomes unsettled when its counts per
-        AZ change (``mark_unsettled``) or its check did not find it balanced. The epoch forgets
-        every service's last rebalancing spread at once (ECS tries again once capacity registers).
+        AZ change or its check records a balance (``ServiceScheduler.unsettle``), or when its
+        check here did not find it balanced. The epoch forgets every service's last rebalancing
+        spread at once (ECS tries again once capacity registers).
         """
         self.registration_epoch += 1
         azs = self.cluster.active_azs()
-        replicas = self._replicas
-        if replicas is None or self._replicas_of != len(self.services):  # (re)listed once services exist
-            replicas = self._replicas = [s for s in self.services.values() if s.kind == "REPLICA"]
-            self._replicas_of = len(self.services)
-            for position, service in enumerate(replicas):
-                service.replica_position = position
-            self._replica_azs = None
+        replicas = self._listed()[0]
         if azs != self._replica_azs:
             self._replica_azs = azs
             positions = range(len(replicas))
@@ -497,25 +491,30 @@ class ControlPlane:
         unsettled = self.unsettled
         for position in positions:
             service = replicas[position]
-            balanced = service.balanced_for
-            if balanced is not None and balanced[1] == service.counts_version and balanced[0] == azs:
+            if service.balanced_over(azs):
                 unsettled.discard(position)
                 continue
             unsettled.add(position)
             service.capacity_registered()
         for position in positions:  # the checks may have found some balanced (or moved tasks)
-            service = replicas[position]
-            balanced = service.balanced_for
-            if balanced is not None and balanced[1] == service.counts_version and balanced[0] == azs:
+            if replicas[position].balanced_over(azs):
                 unsettled.discard(position)
 
     def daemons(self) -> list:
-        """The DAEMON services, in file order (the services are fixed once the world is built)."""
-        daemons = self._daemons
-        if daemons is None or self._daemons_of != len(self.services):
-            daemons = self._daemons = [s for s in self.services.values() if s.kind == "DAEMON"]
-            self._daemons_of = len(self.services)
-        return daemons
+        """The DAEMON services, in file order."""
+        return self._listed()[1]
+
+    def _listed(self) -> tuple[list, list]:
+        """(REPLICA services, DAEMON services), in file order; listed again once more services
+        exist (the world registers instances before its services), each REPLICA told its position."""
+        if self._listed_of != len(self.services):
+            replicas = [s for s in self.services.values() if s.kind == "REPLICA"]
+            self._lists = (replicas, [s for s in self.services.values() if s.kind == "DAEMON"])
+            self._listed_of = len(self.services)
+            for position, service in enumerate(replicas):
+                service.replica_position = position
+            self._replica_azs = None  # look at every service next time
+        return self._lists
 
     # ------------------------------------------------------------------ faults the tasks meet
     def crash_delay(self, task: Task) -> tuple[float, object]:

@@ -745,6 +745,16 @@ class ServiceScheduler:
             self.check_balance()
 
     # ------------------------------------------------------------------ AZ rebalancing
+    def balanced_over(self, azs: tuple[str, ...]) -> bool:
+        """Whether the last check found the tasks balanced over ``azs`` and none moved since."""
+        balanced = self.balanced_for
+        return balanced is not None and balanced[1] == self.counts_version and balanced[0] == azs
+
+    def unsettle(self) -> None:
+        """Have the plane look at this service at the next registration (``capacity_registered``)."""
+        if self.replica_position is not None:
+            self.plane.unsettled.add(self.replica_position)
+
     def capacity_registered(self) -> None:
         """An instance registered or became ACTIVE again: the AZs may be worth rebalancing over."""
         self.rebalanced_from = None
@@ -769,8 +779,7 @@ class ServiceScheduler:
         az = self.plane.cluster.infos[task.slot].az
         self.placed_per_az[az] = self.placed_per_az.get(az, 0) + change
         self.counts_version += 1
-        if self.replica_position is not None:
-            self.plane.unsettled.add(self.replica_position)
+        self.unsettle()
 
     def placed_after_waiting(self, task: Task) -> None:
         """A live task that waited in PROVISIONING got an instance: it now counts in that AZ."""
@@ -813,8 +822,7 @@ class ServiceScheduler:
             # balanced: no AZ has 2 more than another, whatever has room (moves gives nothing)
             if not any(kind == "memberOf" for kind, _rule in self.constraints):
                 self.balanced_for = (azs, self.counts_version)
-                if self.replica_position is not None:  # for the plane to look at it again
-                    self.plane.unsettled.add(self.replica_position)
+                self.unsettle()
             return
         n = view.n
         fits = view.active[:n].copy()
