@@ -43,6 +43,8 @@ from .service import DRAIN
 
 _LEAVING = STOPPING_STATES | {STOPPED}
 _FREES_CONTROL_PLANE = frozenset((STOPPING, STOPPED))
+#: The transitions ``on_task_state`` acts on (the recorder calls it for these only).
+_HEARD = _LEAVING | {RUNNING}
 
 
 class ControlPlane:
@@ -87,6 +89,7 @@ class ControlPlane:
         self.fargate_counts: dict[tuple[str, int], int] = {}  # (task group, Fargate AZ index) -> live tasks
         self.fargate_bucket = LaunchBucket(timing.fargate.launch_burst, timing.fargate.launch_rate)
         recorder.listener = self
+        recorder.heard_states = _HEARD
 
     # ------------------------------------------------------------------ launching
     def launch(self, spec, group: str, service, started_by: str, strategies, constraints, rng,  # noqa: ANN001
@@ -476,8 +479,9 @@ class ControlPlane:
         moved since, would find the same again: it is skipped (with 500 services and thousands
         of registrations, the checks were a hot spot). Only the ``unsettled`` services are
         looked at, unless the active AZs changed: a service becomes unsettled when its counts per
-        AZ change or its check records a balance (``ServiceScheduler.unsettle``), or when its
-        check here did not find it balanced. The epoch forgets every service's last rebalancing
+        AZ change, it reaches a steady state or its check records a balance
+        (``ServiceScheduler.unsettle``), or when its check here did not find it balanced. One not
+        in a steady state is passed over (only a steady service rebalances). The epoch forgets every service's last rebalancing
         spread at once (ECS tries again once capacity registers).
         """
         self.registration_epoch += 1
@@ -491,7 +495,9 @@ class ControlPlane:
         unsettled = self.unsettled
         for position in positions:
             service = replicas[position]
-            if service.balanced_over(azs):
+            if not service.steady or service.balanced_over(azs):
+                # balanced, or not in a steady state: then it checks its balance itself once steady,
+                # and asks to be looked at again (ServiceScheduler._check_progress)
                 unsettled.discard(position)
                 continue
             unsettled.add(position)

@@ -396,7 +396,13 @@ class ServiceScheduler:
 
     def _missing(self) -> int:
         """Tasks the deployments that still launch lack."""
-        return sum(max(d.target - self._active(d), 0) for d in self.deployments if d.launching)
+        missing = 0
+        for deployment in self.deployments:  # a loop, not sum(): this runs at most task stops
+            if deployment.launching:
+                lacking = deployment.target - self._active(deployment)
+                if lacking > 0:
+                    missing += lacking
+        return missing
 
     def _replace(self) -> None:
         """Stop tasks being replaced (draining or unhealthy) whose replacement is healthy, or stop-first."""
@@ -719,10 +725,11 @@ class ServiceScheduler:
     def _check_progress(self) -> None:
         """Retire drained old deployments, complete the rollout, and note a steady state."""
         primary = self.primary
-        for deployment in self.deployments[:-1]:
-            if deployment.not_stopped == 0 and deployment.target == 0:
-                self._set_status(deployment, INACTIVE)
-        self.deployments = [d for d in self.deployments if d.status != INACTIVE]
+        if len(self.deployments) > 1:
+            for deployment in self.deployments[:-1]:
+                if deployment.not_stopped == 0 and deployment.target == 0:
+                    self._set_status(deployment, INACTIVE)
+            self.deployments = [d for d in self.deployments if d.status != INACTIVE]
         if primary.rollout == IN_PROGRESS and len(self.deployments) == 1 and self._active(primary) == self.desired \
                 and primary.not_stopped == self.desired \
                 and all(t.health == HEALTHY for t in primary.live.values()):
@@ -738,6 +745,7 @@ class ServiceScheduler:
         if not self.steady and len(self.deployments) == 1 and not self.replacing \
                 and self.running == self.desired == self.healthy and self.not_stopped == self.desired:
             self.steady = True
+            self.unsettle()  # the next registration looks at it again (the plane skips unsteady services)
             self.last_unable_start = None
             self.last_drain_blocked = None  # the cause is resolved: a new episode is news again
             self.last_deadlock = None

@@ -257,11 +257,12 @@ class Cluster:
         view = self.view
         demand = task.spec.demand
         self._take(slot, task.cpu, task.memory)
-        for port in demand.tcp_ports:
-            self._port_mask(view.tcp_ports_used, port)[slot] = True
-        for port in demand.udp_ports:
-            self._port_mask(view.udp_ports_used, port)[slot] = True
-        view.reserved_port_count[slot] += len(demand.tcp_ports) + len(demand.udp_ports)
+        if demand.tcp_ports or demand.udp_ports:
+            for port in demand.tcp_ports:
+                self._port_mask(view.tcp_ports_used, port)[slot] = True
+            for port in demand.udp_ports:
+                self._port_mask(view.udp_ports_used, port)[slot] = True
+            view.reserved_port_count[slot] += len(demand.tcp_ports) + len(demand.udp_ports)
         if demand.enis:
             view.eni_free[slot] -= demand.enis
         if demand.gpus:
@@ -290,11 +291,12 @@ class Cluster:
         view = self.view
         demand = task.spec.demand
         self._take(slot, -task.cpu, -task.memory)
-        for port in demand.tcp_ports:
-            view.tcp_ports_used[port][slot] = False
-        for port in demand.udp_ports:
-            view.udp_ports_used[port][slot] = False
-        view.reserved_port_count[slot] -= len(demand.tcp_ports) + len(demand.udp_ports)
+        if demand.tcp_ports or demand.udp_ports:
+            for port in demand.tcp_ports:
+                view.tcp_ports_used[port][slot] = False
+            for port in demand.udp_ports:
+                view.udp_ports_used[port][slot] = False
+            view.reserved_port_count[slot] -= len(demand.tcp_ports) + len(demand.udp_ports)
         if demand.enis:
             view.eni_free[slot] += demand.enis
         if demand.gpus:

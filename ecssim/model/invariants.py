@@ -144,8 +144,8 @@ class InvariantChecker:
         """Read the rows recorded since the last call, then check every instance and service they touched."""
         events = self._events
         end = len(events)
-        for k in range(self.cursor, end):
-            self._row(events[k])
+        for row in events[self.cursor:end]:
+            self._row(row)
         self.cursor = end
         for task_id, instance_id in self._just_stopped:
             self._check_stopped(task_id, instance_id)

@@ -22,6 +22,7 @@ from ecssim.experiments.runner import RunSpec
 from ecssim.model import invariants
 from ecssim.model.agent import SimulatedAgent
 from ecssim.model.cluster import Cluster
+from ecssim.model.eventlog import ROW_WIDTH
 from ecssim.model.invariants import InvariantViolation, check_tables
 from ecssim.model.recorder import Recorder
 
@@ -256,8 +257,7 @@ def test_catches_an_event_row_back_in_time(monkeypatch: pytest.MonkeyPatch) -> N
     def late(self, task, event):  # noqa: ANN001, ANN202
         task_event(self, task, event)
         if event == "pull_stopped" and task.id == "t-000003":
-            row = self._events[-1]
-            self._events[-1] = (row[0] - 5.0, *row[1:])
+            self.log.events.flat[-ROW_WIDTH] -= 5.0  # the last row's time_s (rows are stored flat)
 
     monkeypatch.setattr(Recorder, "task_event", late)
     with pytest.raises(InvariantViolation, match=r"events: time goes backwards: row task t-000003 at 25"):
