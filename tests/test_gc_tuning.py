@@ -32,3 +32,36 @@ def test_a_disabled_collector_stays_disabled():
             assert gc.get_threshold()[0] == 0
     finally:
         gc.set_threshold(*before)
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.other = None
+
+
+def test_what_the_run_holds_moves_to_the_oldest_generation():
+    """After the block the young generations are empty: the next collections skip the run's objects."""
+    with fewer_collections():
+        held = [_Node() for _ in range(1000)]
+    young = {id(o) for o in gc.get_objects(generation=0) + gc.get_objects(generation=1)}
+    assert not any(id(node) in young for node in held)
+    assert gc.get_freeze_count() == 0
+
+
+def test_cycles_made_in_the_run_are_still_collected():
+    with fewer_collections():
+        a, b = _Node(), _Node()
+        a.other, b.other = b, a
+        del a, b
+    assert gc.collect() >= 2
+
+
+def test_objects_someone_froze_stay_frozen():
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with fewer_collections():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
