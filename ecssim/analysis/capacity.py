@@ -35,10 +35,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ecssim.analysis.groups import Groups, as_objects, codes_of
-from ecssim.analysis.health import HEALTH_EVENT, healthy_flags, task_status
+from ecssim.analysis.eventcodes import CodedRows, EventCodes
+from ecssim.analysis.groups import Groups, as_objects
+from ecssim.analysis.health import HEALTH_EVENT, healthy_rows, status_codes
 from ecssim.analysis.levels import Deltas, order_rows, step_levels
-from ecssim.analysis.lookup import codes_and_positions, positions_in
 from ecssim.analysis.schema import (
     ACTIVATING,
     CONTROL_PLANE_FREE_STATES,
@@ -73,43 +73,26 @@ _TASK_STATE_LEVELS = {
 }
 
 
-#: The columns of ``events`` each kind of row is read for (taking only these keeps row
-#: selections of long runs cheap).
-_TASK_COLUMNS = ["seq", "time_s", "entity_id", "to_state", "instance_id", "az"]
-_INSTANCE_COLUMNS = ["seq", "time_s", "entity_id", "to_state", "az"]
-_HOST_COLUMNS = ["seq", "time_s", "entity_id", "event", "instance_id", "az"]
-_DESIRED_COLUMNS = ["seq", "time_s", "entity_id", "value"]
-_COUNT_COLUMNS = ["seq", "time_s", "entity_id", "event", "to_state", "service"]
-
-
-def _rows(events: pd.DataFrame, entity: str, kinds: tuple[str, ...], columns: list[str]) -> pd.DataFrame:
-    """The ``columns`` of the rows of ``entity`` whose ``event`` is one of ``kinds``, in log order."""
-    mask = (events["entity"] == entity) & events["event"].isin(kinds)
-    rows = events.loc[mask, columns]
+def _rows(codes: EventCodes, entity: str, kinds: tuple[str, ...]) -> CodedRows:
+    """The rows of ``entity`` whose ``event`` is one of ``kinds``, in log (``seq``) order."""
+    rows = codes.rows(codes.equals("entity", entity) & codes.member("event", kinds))
+    seq = rows.number("seq")
     # the events table is in seq order already: sorting it again would only copy it
-    return rows if rows["seq"].is_monotonic_increasing else rows.sort_values("seq", kind="stable")
+    if np.all(seq[1:] >= seq[:-1]):
+        return rows
+    return CodedRows(codes, rows.index[np.argsort(seq, kind="stable")])
 
 
-def _deltas(rows: pd.DataFrame, scope: np.ndarray | str, columns: dict[str, np.ndarray]) -> Deltas:
+def _deltas(rows: CodedRows, scope: np.ndarray | str, columns: dict[str, np.ndarray]) -> Deltas:
     """:class:`~ecssim.analysis.levels.Deltas` of ``rows`` (in log order)."""
-    return Deltas(rows["seq"].to_numpy(), rows["time_s"].to_numpy(), scope, columns)
+    return Deltas(rows.number("seq"), rows.number("time_s"), scope, columns)
 
 
-def _step_deltas(indicators: np.ndarray, entity_ids: pd.Series) -> np.ndarray:
-    """Change of each 0/1 indicator from an entity's previous row (its first row starts at 0)."""
-    groups = Groups(codes_of(entity_ids))
+def _step_deltas(indicators: np.ndarray, entities: np.ndarray) -> np.ndarray:
+    """Change of each 0/1 indicator from an entity's previous row (its first row starts at 0);
+    ``entities``: one integer code per row."""
+    groups = Groups(entities)
     return groups.ungroup(groups.step(indicators[groups.order]))
-
-
-def _flags(values: pd.Series | np.ndarray, wanted: tuple[str, ...]) -> np.ndarray:
-    """``values.isin(wanted)`` as a numpy array, testing each distinct value once."""
-    return _member(*pd.factorize(values), wanted)
-
-
-def _member(codes: np.ndarray, names: pd.Index | np.ndarray, wanted: tuple[str, ...]) -> np.ndarray:
-    """Per code (from ``pd.factorize``, which also gave ``names``): is its name in ``wanted``."""
-    hits = np.append(np.isin(np.asarray(names, dtype=object), wanted), False)
-    return hits[codes]  # a missing value (code -1) takes the trailing False
 
 
 def _at(table: pd.Series, found: np.ndarray, fill: object) -> np.ndarray:
@@ -122,22 +105,18 @@ def _at(table: pd.Series, found: np.ndarray, fill: object) -> np.ndarray:
     return out
 
 
-def _non_empty(values: pd.Series) -> np.ndarray:
-    """``values != ""`` as a numpy array."""
-    return (values != "").to_numpy(dtype=bool)
+def _az_of(rows: CodedRows, info: pd.DataFrame, key: str = "instance_id") -> np.ndarray:
+    """The row's AZ, or the AZ of its instance (``key`` in ``info``, the instances by id) when
+    the row leaves it empty."""
+    by_instance = _at(info["az"], rows.positions_in(key, info.index), "")
+    return np.where(rows.filled("az"), rows.objects("az"), by_instance)
 
 
-def _az_of(rows: pd.DataFrame, info: pd.DataFrame, key: str = "instance_id") -> np.ndarray:
-    """The row's AZ, or the AZ of its instance (``rows[key]`` in ``info``, the instances by
-    id) when the row leaves it empty."""
-    by_instance = _at(info["az"], positions_in(rows[key], info.index), "")
-    return np.where(_non_empty(rows["az"]), as_objects(rows["az"]), by_instance)
-
-
-def _instance_part(rows: pd.DataFrame, info: pd.DataFrame, scope: np.ndarray) -> Deltas:
+def _instance_part(rows: CodedRows, info: pd.DataFrame, scope: np.ndarray) -> Deltas:
     """Registered-capacity deltas of the instance state rows ``rows`` (``info``: instances by id)."""
-    change = _step_deltas(_flags(rows["to_state"], REGISTERED_INSTANCE_STATES).astype(np.int64), rows["entity_id"])
-    found = positions_in(rows["entity_id"], info.index)
+    registered = rows.member("to_state", REGISTERED_INSTANCE_STATES).astype(np.int64)
+    change = _step_deltas(registered, rows.code("entity_id"))
+    found = rows.positions_in("entity_id", info.index)
     deltas = {
         "instances_active": change,
         "cpu_registered": change * _at(info["cpu_registered"], found, 0),
@@ -149,20 +128,19 @@ def _instance_part(rows: pd.DataFrame, info: pd.DataFrame, scope: np.ndarray) ->
 class _TaskRows:
     """The task ``state`` and ``placed`` rows as arrays, computed once for every kind of scope."""
 
-    def __init__(self, rows: pd.DataFrame, info: pd.DataFrame) -> None:
-        ids = rows["entity_id"]
+    def __init__(self, rows: CodedRows, info: pd.DataFrame) -> None:
         self.rows = rows
-        self.seq, self.time_s = rows["seq"].to_numpy(), rows["time_s"].to_numpy()
-        self.codes, found = codes_and_positions(ids, info.index)
+        self.seq, self.time_s = rows.number("seq"), rows.number("time_s")
+        self.codes = rows.code("entity_id")
+        found = rows.positions_in("entity_id", info.index)
         #: the rows task by task, each task's rows in log order
         self.order = np.argsort(self.codes, kind="stable")
         self.cpu, self.memory = _at(info["cpu"], found, 0), _at(info["memory_mib"], found, 0)
-        state, names = pd.factorize(rows["to_state"])
         self.levels = np.zeros((len(rows), len(_TASK_STATE_LEVELS)), dtype=np.int8)
         for column, states in enumerate(_TASK_STATE_LEVELS.values()):
-            self.levels[:, column] = _member(state, names, states)
-        self.freed = _member(state, names, CONTROL_PLANE_FREE_STATES)
-        self.placed = _non_empty(rows["instance_id"])
+            self.levels[:, column] = rows.member("to_state", states)
+        self.freed = rows.member("to_state", CONTROL_PLANE_FREE_STATES)
+        self.placed = rows.filled("instance_id")
 
     def part(self, keep: np.ndarray, scope: np.ndarray) -> Deltas:
         """Task-state and control-plane-ledger deltas of the rows ``keep`` in one kind of scope.
@@ -187,10 +165,10 @@ class _TaskRows:
         return Deltas(self.seq[logged], self.time_s[logged], scope[logged], columns)
 
 
-def _host_part(rows: pd.DataFrame, info: pd.DataFrame, scope: np.ndarray) -> Deltas:
+def _host_part(rows: CodedRows, info: pd.DataFrame, scope: np.ndarray) -> Deltas:
     """Host-ledger deltas of the ``host_acquired``/``host_released`` rows ``rows``."""
-    sign = np.where((rows["event"] == "host_acquired").to_numpy(dtype=bool), 1, -1)
-    found = positions_in(rows["entity_id"], info.index)
+    sign = np.where(rows.member("event", ("host_acquired",)), 1, -1)
+    found = rows.positions_in("entity_id", info.index)
     deltas = {
         "cpu_reserved_host": sign * _at(info["cpu"], found, 0),
         "memory_reserved_host_mib": sign * _at(info["memory_mib"], found, 0),
@@ -198,13 +176,13 @@ def _host_part(rows: pd.DataFrame, info: pd.DataFrame, scope: np.ndarray) -> Del
     return _deltas(rows, scope, deltas)
 
 
-def _provider_of(rows: pd.DataFrame, tasks: pd.DataFrame, instances: pd.DataFrame) -> np.ndarray:
+def _provider_of(rows: CodedRows, tasks: pd.DataFrame, instances: pd.DataFrame) -> np.ndarray:
     """``provider:<name>`` of each row: its instance's capacity provider, else its task's ("" if none)."""
     by_id = instances.set_index("instance_id")["capacity_provider"]
-    by_instance = _at(by_id, positions_in(rows["instance_id"], by_id.index), "")
+    by_instance = _at(by_id, rows.positions_in("instance_id", by_id.index), "")
     by_id = tasks.set_index("task_id")["capacity_provider"]
-    by_task = _at(by_id, positions_in(rows["entity_id"], by_id.index), "")
-    return _provider_scope(np.where(_non_empty(rows["instance_id"]), by_instance, by_task))
+    by_task = _at(by_id, rows.positions_in("entity_id", by_id.index), "")
+    return _provider_scope(np.where(rows.filled("instance_id"), by_instance, by_task))
 
 
 def _provider_scope(names: np.ndarray) -> np.ndarray:
@@ -215,18 +193,20 @@ def _provider_scope(names: np.ndarray) -> np.ndarray:
 
 
 def capacity_table(
-    events: pd.DataFrame, tasks: pd.DataFrame, instances: pd.DataFrame
+    events: pd.DataFrame, tasks: pd.DataFrame, instances: pd.DataFrame, *, codes: EventCodes | None = None
 ) -> pd.DataFrame:
     """Registered and reserved capacity and task-state counts at every change (module doc).
 
     Rows are ordered by ``time_s``, then ``cluster`` before the AZs and capacity providers in
-    name order.
+    name order. ``codes``: :class:`~ecssim.analysis.eventcodes.EventCodes` of ``events`` when
+    already made.
     """
+    codes = codes if codes is not None else EventCodes(events)
     info = tasks.set_index("task_id")
     by_instance = instances.set_index("instance_id")
-    task_rows = _TaskRows(_rows(events, "task", ("state", "placed"), _TASK_COLUMNS), info)
-    instance_rows = _rows(events, "instance", ("state",), _INSTANCE_COLUMNS)
-    host_rows = _rows(events, "task", ("host_acquired", "host_released"), _HOST_COLUMNS)
+    task_rows = _TaskRows(_rows(codes, "task", ("state", "placed")), info)
+    instance_rows = _rows(codes, "instance", ("state",))
+    host_rows = _rows(codes, "task", ("host_acquired", "host_released"))
     instance_part = _instance_part(instance_rows, by_instance, _az_of(instance_rows, by_instance, "entity_id"))
     host_part = _host_part(host_rows, info, _az_of(host_rows, by_instance))
     az = _az_of(task_rows.rows, by_instance)
@@ -235,26 +215,26 @@ def capacity_table(
     per_az = [instance_part, task_rows.part(az != "", az), host_part]
     parts = [step_levels(cluster, "scope", _LEVELS), step_levels(per_az, "scope", _LEVELS, scoped=True)]
     if (instances["capacity_provider"] != "").any() or (tasks["capacity_provider"] != "").any():
-        parts.append(_provider_levels(events, tasks, instances, info, task_rows))
+        parts.append(_provider_levels(codes, tasks, instances, info, task_rows))
     both = pd.concat(parts, ignore_index=True).reindex(columns=list(SCHEMAS["capacity"]))
     return conform(order_rows(both, "scope", first=CLUSTER), SCHEMAS["capacity"])
 
 
-def _provider_levels(events: pd.DataFrame, tasks: pd.DataFrame, instances: pd.DataFrame, info: pd.DataFrame,
+def _provider_levels(codes: EventCodes, tasks: pd.DataFrame, instances: pd.DataFrame, info: pd.DataFrame,
                      task_rows: _TaskRows) -> pd.DataFrame:
     """The capacity provider scopes: levels over their instances and tasks, plus their N, M, metric and
     desired capacity (forward-filled from the provider's rows)."""
     by_instance = instances.set_index("instance_id")
-    instance_rows = _rows(events, "instance", ("state",), _INSTANCE_COLUMNS)
-    found = positions_in(instance_rows["entity_id"], by_instance.index)
+    instance_rows = _rows(codes, "instance", ("state",))
+    found = instance_rows.positions_in("entity_id", by_instance.index)
     instance_scope = _provider_scope(_at(by_instance["capacity_provider"], found, ""))
     instance_part = _instance_part(instance_rows, by_instance, instance_scope)
-    host_rows = _rows(events, "task", ("host_acquired", "host_released"), _HOST_COLUMNS)
+    host_rows = _rows(codes, "task", ("host_acquired", "host_released"))
     host_part = _host_part(host_rows, info, _provider_of(host_rows, tasks, instances))
     scope = _provider_of(task_rows.rows, tasks, instances)
     levels = step_levels([instance_part, task_rows.part(scope != "", scope), host_part], "scope", _LEVELS,
                          scoped=True)
-    metric_rows = events[events["entity"] == "capacity_provider"]
+    metric_rows = codes.events[codes.equals("entity", "capacity_provider")]
     if metric_rows.empty:
         return levels
     metrics = metric_rows.assign(scope=PROVIDER_PREFIX + metric_rows["entity_id"].astype("str"))
@@ -310,30 +290,33 @@ def resample_capacity(
     return conform(order_rows(out, "scope", first=CLUSTER), SCHEMAS["capacity"])
 
 
-def service_counts(events: pd.DataFrame) -> pd.DataFrame:
+def service_counts(events: pd.DataFrame, *, codes: EventCodes | None = None) -> pd.DataFrame:
     """Per-service step series: ``desired_count``, ``running``, ``pending``, ``healthy``.
 
     ``desired_count`` follows the service's ``desired_count`` rows; ``running`` counts its
     tasks in RUNNING and ``pending`` those in PROVISIONING, PENDING or ACTIVATING, from the
     task state rows; ``healthy`` counts its tasks that are healthy by their health rows (see
     :mod:`ecssim.analysis.health`). One row per service and change instant, ordered by time
-    then name.
+    then name. ``codes``: :class:`~ecssim.analysis.eventcodes.EventCodes` of ``events`` when
+    already made.
     """
-    desired_rows = _rows(events, "service", ("desired_count",), _DESIRED_COLUMNS)
-    desired = desired_rows["value"].fillna(0).astype("int64").to_numpy()
-    desired_part = _deltas(desired_rows, as_objects(desired_rows["entity_id"]),
-                           {"desired_count": _step_deltas(desired, desired_rows["entity_id"])})
-    rows = _rows(events, "task", ("state", HEALTH_EVENT), _COUNT_COLUMNS)
-    rows = rows[_non_empty(rows["service"])]
-    tasks = Groups(codes_of(rows["entity_id"]))
-    status = task_status(rows, tasks)
+    codes = codes if codes is not None else EventCodes(events)
+    desired_rows = _rows(codes, "service", ("desired_count",))
+    desired = pd.Series(desired_rows.number("value")).fillna(0).astype("int64").to_numpy()
+    desired_part = _deltas(desired_rows, desired_rows.objects("entity_id"),
+                           {"desired_count": _step_deltas(desired, desired_rows.code("entity_id"))})
+    rows = _rows(codes, "task", ("state", HEALTH_EVENT))
+    rows = rows.where(rows.filled("service"))
+    tasks = Groups(rows.code("entity_id"))
+    status = status_codes(rows, tasks)  # -1 (no state yet) reads the tables' trailing False
+    running = codes.table("to_state", (RUNNING,))[status]
     indicators = np.column_stack([
-        (status == RUNNING).to_numpy(dtype=bool),
-        status.isin((PROVISIONING, PENDING, ACTIVATING)).to_numpy(dtype=bool),
-        healthy_flags(rows, status).to_numpy(dtype=bool),
+        running,
+        codes.table("to_state", (PROVISIONING, PENDING, ACTIVATING))[status],
+        healthy_rows(rows, running),
     ]).astype(np.int64)
     change = tasks.ungroup(tasks.step(indicators[tasks.order]))
-    task_part = _deltas(rows, as_objects(rows["service"]),
+    task_part = _deltas(rows, rows.objects("service"),
                         {name: change[:, i] for i, name in enumerate(_COUNT_LEVELS[1:])})
     counts = step_levels([desired_part, task_part], "service", _COUNT_LEVELS)
     return conform(order_rows(counts, "service"), SCHEMAS["service_counts"])

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ecssim.analysis.eventcodes import EventCodes
 from ecssim.analysis.schema import SCHEMAS, conform
 
 DEPLOYMENT = "deployment"
@@ -64,13 +65,13 @@ def deployments_table(events: pd.DataFrame) -> pd.DataFrame:
     return conform(out, SCHEMAS["deployments"])
 
 
-def failed_rollouts(events: pd.DataFrame) -> pd.DataFrame:
-    """``time_s`` and ``service`` of every rollout row to FAILED (the circuit breaker)."""
-    mask = (
-        (events["entity"] == DEPLOYMENT)
-        & (events["event"] == ROLLOUT_EVENT)
-        & (events["to_state"] == FAILED)
-    )
+def failed_rollouts(events: pd.DataFrame, codes: EventCodes | None = None) -> pd.DataFrame:
+    """``time_s`` and ``service`` of every rollout row to FAILED (the circuit breaker).
+
+    ``codes``: :class:`~ecssim.analysis.eventcodes.EventCodes` of ``events`` when already made.
+    """
+    codes = codes if codes is not None else EventCodes(events)
+    mask = codes.equals("entity", DEPLOYMENT) & codes.equals("event", ROLLOUT_EVENT) & codes.equals("to_state", FAILED)
     rows = events.loc[mask]
     return pd.DataFrame({"time_s": rows["time_s"].to_numpy(dtype=float),
                          "service": rows["service"].to_numpy(dtype=object)})

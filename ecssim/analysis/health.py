@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ecssim.analysis.eventcodes import CodedRows
 from ecssim.analysis.groups import Groups, codes_of
 from ecssim.analysis.schema import RUNNING
 
@@ -37,13 +38,24 @@ def task_status(rows: pd.DataFrame, tasks: Groups | None = None) -> pd.Series:
     """
     if tasks is None:
         tasks = Groups(codes_of(rows["entity_id"]))
-    is_state = (rows["event"] == "state").to_numpy(dtype=bool)[tasks.order]
-    # forward fill: the row of each task's latest state row so far, -1 before the first
-    latest = tasks.last_where(is_state)
-    source = tasks.ungroup(np.where(latest >= 0, tasks.order[np.clip(latest, 0, None)], -1))
+    source = latest_state_rows((rows["event"] == "state").to_numpy(dtype=bool), tasks)
     status = rows["to_state"].take(np.clip(source, 0, None))
     status.index = rows.index
     return status.where(source >= 0, "")
+
+
+def latest_state_rows(is_state: np.ndarray, tasks: Groups) -> np.ndarray:
+    """Per row, the row of its task's latest state row up to it (-1 before its first): where
+    the task's state after the row was set. ``is_state`` and the result are in row order."""
+    # forward fill in grouped order: the latest state row so far of each task
+    latest = tasks.last_where(is_state[tasks.order])
+    return tasks.ungroup(np.where(latest >= 0, tasks.order[np.clip(latest, 0, None)], -1))
+
+
+def status_codes(rows: CodedRows, tasks: Groups) -> np.ndarray:
+    """:func:`task_status` as codes of the ``to_state`` column (-1 before a task's first state row)."""
+    source = latest_state_rows(rows.member("event", ("state",)), tasks)
+    return np.where(source >= 0, rows.code("to_state")[np.clip(source, 0, None)], -1)
 
 
 def healthy_flags(rows: pd.DataFrame, status: pd.Series | None = None) -> pd.Series:
@@ -57,3 +69,9 @@ def healthy_flags(rows: pd.DataFrame, status: pd.Series | None = None) -> pd.Ser
     if status is None:
         status = task_status(rows)
     return (rows["event"] == HEALTH_EVENT) & (rows["to_state"] == HEALTHY) & (status == RUNNING)
+
+
+def healthy_rows(rows: CodedRows, running: np.ndarray) -> np.ndarray:
+    """:func:`healthy_flags` of ``rows`` read through codes; ``running``: per row, whether the
+    task is RUNNING right after it."""
+    return rows.member("event", (HEALTH_EVENT,)) & rows.member("to_state", (HEALTHY,)) & running

@@ -19,26 +19,38 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ecssim.analysis.eventcodes import EventCodes
 from ecssim.analysis.schema import STOP_STATES
 
 AGENT_EVENT = "agent"
 DISCONNECTED, CONNECTED = "DISCONNECTED", "CONNECTED"
 
 
-def faults(events: pd.DataFrame) -> pd.DataFrame:
-    """One row per incident: ``incident_id``, ``fault_time_s``, ``kind`` (first fault row)."""
-    rows = events.loc[(events["entity"] == "fault") & (events["event"] == "fault"), ["incident_id", "time_s", "to_state"]]
+def faults(events: pd.DataFrame, codes: EventCodes | None = None) -> pd.DataFrame:
+    """One row per incident: ``incident_id``, ``fault_time_s``, ``kind`` (first fault row).
+
+    ``codes`` (here and below): :class:`~ecssim.analysis.eventcodes.EventCodes` of ``events``
+    when already made.
+    """
+    codes = _codes(events, codes)
+    mask = codes.equals("entity", "fault") & codes.equals("event", "fault")
+    rows = events.loc[mask, ["incident_id", "time_s", "to_state"]]
     rows = rows.drop_duplicates("incident_id", keep="first")
     return rows[["incident_id", "time_s", "to_state"]].rename(
         columns={"time_s": "fault_time_s", "to_state": "kind"}
     )
 
 
-def _with_incident(events: pd.DataFrame) -> pd.DataFrame:
+def _codes(events: pd.DataFrame, codes: EventCodes | None) -> EventCodes:
+    """``codes``, or new :class:`~ecssim.analysis.eventcodes.EventCodes` of ``events``."""
+    return codes if codes is not None else EventCodes(events)
+
+
+def _with_incident(codes: EventCodes) -> pd.DataFrame:
     """The rows that carry an incident id, with the columns the incident figures read (a long
     run has millions of rows, few of them caused by a fault)."""
     columns = ["entity", "event", "to_state", "incident_id", "service", "entity_id", "time_s"]
-    return events.loc[events["incident_id"] != "", columns]
+    return codes.events.loc[~codes.equals("incident_id", ""), columns]
 
 
 def _task_stops(rows: pd.DataFrame) -> pd.DataFrame:
@@ -47,24 +59,25 @@ def _task_stops(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[mask]
 
 
-def losses(events: pd.DataFrame) -> pd.DataFrame:
+def losses(events: pd.DataFrame, codes: EventCodes | None = None) -> pd.DataFrame:
     """Per (incident, service): ``tasks_lost`` (distinct tasks stopped), ``last_loss_s``."""
-    stops = _task_stops(_with_incident(events))
+    stops = _task_stops(_with_incident(_codes(events, codes)))
     grouped = stops[stops["service"] != ""].groupby(["incident_id", "service"], sort=False)
     return grouped.agg(
         tasks_lost=("entity_id", "nunique"), last_loss_s=("time_s", "max")
     ).reset_index()
 
 
-def _agent_rows(events: pd.DataFrame) -> pd.DataFrame:
-    rows = events.loc[events["event"] == AGENT_EVENT, ["time_s", "entity_id", "to_state", "instance_id", "incident_id"]]
+def _agent_rows(codes: EventCodes) -> pd.DataFrame:
+    columns = ["time_s", "entity_id", "to_state", "instance_id", "incident_id"]
+    rows = codes.events.loc[codes.equals("event", AGENT_EVENT), columns]
     instance = rows["instance_id"].where(rows["instance_id"] != "", rows["entity_id"])
     return rows.assign(host=instance.astype("str"))
 
 
-def _disconnects(events: pd.DataFrame) -> pd.DataFrame:
+def _disconnects(codes: EventCodes) -> pd.DataFrame:
     """Disconnect rows carrying an incident id, with the host's next reconnect (NaN if none)."""
-    agent = _agent_rows(events)
+    agent = _agent_rows(codes)
     lost = agent[(agent["to_state"] == DISCONNECTED) & (agent["incident_id"] != "")]
     lost = lost[["host", "time_s", "incident_id"]].sort_values("time_s", kind="stable")
     back = agent.loc[agent["to_state"] == CONNECTED, ["host", "time_s"]]
@@ -77,13 +90,14 @@ def _disconnects(events: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _first_unhealthy(events: pd.DataFrame) -> pd.Series:
+def _first_unhealthy(codes: EventCodes) -> pd.Series:
     """Per task id: time of its first health row to UNHEALTHY."""
-    rows = events.loc[(events["event"] == "health") & (events["to_state"] == "UNHEALTHY"), ["entity_id", "time_s"]]
+    mask = codes.equals("event", "health") & codes.equals("to_state", "UNHEALTHY")
+    rows = codes.events.loc[mask, ["entity_id", "time_s"]]
     return rows.groupby("entity_id", sort=False)["time_s"].min()
 
 
-def impaired(events: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
+def impaired(events: pd.DataFrame, tasks: pd.DataFrame, codes: EventCodes | None = None) -> pd.DataFrame:
     """Per (incident, service): ``tasks_impaired``, ``impaired_until_s`` and ``tasks_unreplaced``.
 
     A task is impaired by an incident when it is a service task RUNNING (``started_at_s`` <=
@@ -96,12 +110,13 @@ def impaired(events: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
     end of the log); ``tasks_unreplaced`` counts those whose impairment did not end with an
     UNHEALTHY row (ECS never replaced them for their health).
     """
-    lost = _disconnects(events)
+    codes = _codes(events, codes)
+    lost = _disconnects(codes)
     columns = ["task_id", "service", "instance_id", "started_at_s", "stopping_at_s"]
     running = tasks.loc[(tasks["service"] != "") & tasks["started_at_s"].notna(), columns]
     hit = lost.merge(running, left_on="host", right_on="instance_id", how="inner")
     stopping = hit["stopping_at_s"].fillna(np.inf)
-    unhealthy = hit["task_id"].map(_first_unhealthy(events)).astype("float64").fillna(np.inf)
+    unhealthy = hit["task_id"].map(_first_unhealthy(codes)).astype("float64").fillna(np.inf)
     hit = hit[(hit["started_at_s"] <= hit["time_s"]) & (stopping > hit["time_s"]) & (unhealthy > hit["time_s"])]
     stopping, unhealthy = stopping[hit.index], unhealthy[hit.index]
     ended = np.minimum(stopping, hit["reconnect_s"].fillna(np.inf))
@@ -113,13 +128,13 @@ def impaired(events: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
 
 
-def detections(events: pd.DataFrame) -> pd.Series:
+def detections(events: pd.DataFrame, codes: EventCodes | None = None) -> pd.Series:
     """Per incident id: time of the first row by which ECS showed it.
 
     That is the earliest of its task stop rows, its instances' INACTIVE rows, its agent
     DISCONNECTED rows and its task health rows to UNHEALTHY (all carrying the incident's id).
     """
-    rows = _with_incident(events)
+    rows = _with_incident(_codes(events, codes))
     stops = _task_stops(rows)
     gone = rows[(rows["entity"] == "instance") & (rows["event"] == "state") & (rows["to_state"] == "INACTIVE")]
     agent = rows[(rows["event"] == AGENT_EVENT) & (rows["to_state"] == DISCONNECTED)]
@@ -128,7 +143,7 @@ def detections(events: pd.DataFrame) -> pd.Series:
     return shown.groupby("incident_id", sort=False)["time_s"].min()
 
 
-def affected(events: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
+def affected(events: pd.DataFrame, tasks: pd.DataFrame, codes: EventCodes | None = None) -> pd.DataFrame:
     """One row per (incident, service) that lost or had impaired tasks, with the fault.
 
     Columns: ``incident_id``, ``service``, ``tasks_lost``, ``last_loss_s`` (NaN without a
@@ -136,11 +151,12 @@ def affected(events: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
     ``tasks_unreplaced`` (see :func:`impaired`),
     ``fault_time_s`` and ``kind`` ("" when the log has no fault row for the incident).
     """
+    codes = _codes(events, codes)
     keys = ["incident_id", "service"]
-    rows = losses(events).merge(impaired(events, tasks), on=keys, how="outer", sort=False)
+    rows = losses(events, codes).merge(impaired(events, tasks, codes), on=keys, how="outer", sort=False)
     rows["tasks_lost"] = rows["tasks_lost"].fillna(0).astype("int64")
     rows["tasks_impaired"] = rows["tasks_impaired"].fillna(0).astype("int64")
     rows["tasks_unreplaced"] = rows["tasks_unreplaced"].fillna(0).astype("int64")
-    rows = rows.merge(faults(events), on="incident_id", how="left")
+    rows = rows.merge(faults(events, codes), on="incident_id", how="left")
     rows["kind"] = rows["kind"].fillna("").astype("str")
     return rows

@@ -91,6 +91,19 @@ def _last_per_instant(times: np.ndarray, codes: np.ndarray, groups: Groups) -> n
     return last
 
 
+def _per_scope(totals: np.ndarray, starts: np.ndarray, last: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """The rows ``last`` of the running totals (rows in grouped order, scopes flagged by their
+    ``starts``) less, in each scope, the total just before the scope's first row; ``group``:
+    the scope number of each row of ``last``."""
+    levels = totals[last]
+    firsts = np.flatnonzero(starts)
+    # the kept rows are in grouped order too: each scope's rows are one slice of them
+    bounds = np.searchsorted(group, np.arange(len(firsts) + 1))
+    for scope in range(1, len(firsts)):
+        levels[bounds[scope]:bounds[scope + 1]] -= totals[firsts[scope] - 1]
+    return levels
+
+
 def step_levels(parts: list[Deltas], key: str, columns: list[str], *, scoped: bool = False) -> pd.DataFrame:
     """Cumulative levels per scope, collapsed to the last value per instant, changes only.
 
@@ -106,13 +119,9 @@ def step_levels(parts: list[Deltas], key: str, columns: list[str], *, scoped: bo
     groups = Groups(codes, order=np.arange(len(codes)))
     last = _last_per_instant(times, codes, groups)
     np.cumsum(totals, axis=0, out=totals)  # running totals over all scopes, in grouped order
-    # a scope's level = running total minus the total just before the scope's first row
-    firsts = np.flatnonzero(groups.starts)
-    before = np.zeros((len(firsts), len(columns)), dtype=np.int64)
-    before[1:] = totals[firsts[1:] - 1]
-    group = np.cumsum(groups.starts) - 1
-    levels = totals[last] - before[group[last]]
-    instants = Groups(group[last], order=np.arange(len(levels)))
+    group = (np.cumsum(groups.starts) - 1)[last]
+    levels = _per_scope(totals, groups.starts, last, group)
+    instants = Groups(group, order=np.arange(len(levels)))
     changed = (levels != instants.previous(levels)).any(axis=1)
     out = pd.DataFrame(levels[changed], columns=columns)
     out.insert(0, key, names[codes[last][changed]])
@@ -122,8 +131,10 @@ def step_levels(parts: list[Deltas], key: str, columns: list[str], *, scoped: bo
 
 def order_rows(df: pd.DataFrame, key: str, first: str | None = None) -> pd.DataFrame:
     """Sort by time, then by key name (``first`` before all others); stable, hash-free."""
-    names = df[key].to_numpy(dtype=object)
-    rank = (names != first).astype(np.int64) if first is not None else np.zeros(len(df), dtype=np.int64)
-    name_rank = pd.factorize(names, sort=True)[0]
+    name_rank, names = pd.factorize(df[key], sort=True)  # codes in name order (-1: missing)
+    if first is None:
+        rank = np.zeros(len(df), dtype=np.int64)
+    else:  # 0 for ``first``, 1 for every other name (and for a missing one, code -1)
+        rank = np.append(np.asarray(names != first, dtype=np.int64), 1)[name_rank]
     # np.lexsort is stable and sorts by its last key first
     return df.take(np.lexsort((name_rank, rank, df["time_s"].to_numpy())))

@@ -64,6 +64,7 @@ import pandas as pd
 
 from ecssim.analysis.capacity import service_counts
 from ecssim.analysis.deployments import failed_rollouts
+from ecssim.analysis.eventcodes import EventCodes
 from ecssim.analysis.incidents import affected, detections
 from ecssim.analysis.schema import SCHEMAS, conform
 from ecssim.analysis.steps import integral, next_true
@@ -183,18 +184,21 @@ def recovery_table(
     placement_failures: pd.DataFrame | None = None,
     counts: pd.DataFrame | None = None,
     end_s: float | None = None,
+    codes: EventCodes | None = None,
 ) -> pd.DataFrame:
     """One row per (incident, affected service); see the module docstring for the columns.
 
     ``placement_failures``: the table of that name (without it no row is ``no_capacity``);
     ``counts``: :func:`~ecssim.analysis.capacity.service_counts` of ``events`` when already
     built; ``end_s``: the end of the run (default: the last row of the log), where an
-    unrecovered shortfall stops being counted.
+    unrecovered shortfall stops being counted; ``codes``: the
+    :class:`~ecssim.analysis.eventcodes.EventCodes` of ``events`` when already made.
     """
+    codes = codes if codes is not None else EventCodes(events)
     end = float(end_s) if end_s is not None else float(events["time_s"].max() if len(events) else 0)
     if counts is None:
-        counts = service_counts(events)
-    rows = affected(events, tasks)
+        counts = service_counts(events, codes=codes)
+    rows = affected(events, tasks, codes)
     rows = rows.sort_values(["fault_time_s", "incident_id", "service"], kind="stable")
     rows = rows.reset_index(drop=True)
     fault = rows["fault_time_s"].to_numpy()
@@ -205,7 +209,7 @@ def recovery_table(
     rows["recovered_at_s"] = _reached(counts, rows, since, "running")
     rows["time_to_desired_s"] = rows["recovered_at_s"] - rows["fault_time_s"]
     rows["time_to_healthy_s"] = _reached(counts, rows, since, "healthy") - fault
-    rows["time_to_detection_s"] = rows["incident_id"].map(detections(events)).astype(float) - fault
+    rows["time_to_detection_s"] = rows["incident_id"].map(detections(events, codes)).astype(float) - fault
     until = np.fmax(rows["recovered_at_s"].fillna(end).to_numpy(), fault)
     rows["shortfall_task_s"] = _shortfall(counts, rows, until)
     rows["overlapped"] = _overlapped(rows)
@@ -213,7 +217,7 @@ def recovery_table(
     failures = placement_failures if placement_failures is not None else pd.DataFrame(
         {"time_s": pd.Series(dtype=float), "service": pd.Series(dtype=str)}
     )
-    breaker = _any_in_window(failed_rollouts(events), rows, until)
+    breaker = _any_in_window(failed_rollouts(events, codes), rows, until)
     throttled = _any_in_window(_failed_starts(tasks), rows, until)
     no_capacity = _any_in_window(failures, rows, until)
     rows["stall_reason"] = _stall_reason(rows, breaker, throttled, no_capacity)

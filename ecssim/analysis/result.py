@@ -25,6 +25,7 @@ from ecssim.analysis.capacity import capacity_table, resample_capacity, service_
 from ecssim.analysis.cost import cost_table
 from ecssim.analysis.demand import demand_table
 from ecssim.analysis.deployments import deployments_table
+from ecssim.analysis.eventcodes import EventCodes
 from ecssim.analysis.recovery import recovery_table
 from ecssim.analysis.schema import TABLE_NAMES, add_timestamps, parse_start_time
 from ecssim.analysis.summary import summarize
@@ -36,6 +37,7 @@ from ecssim.analysis.tables import (
     services_table,
     tasks_table,
 )
+from ecssim.gc_tuning import fewer_collections
 from ecssim.model.eventlog import EventLog
 
 SUMMARY_FILE = "summary.json"
@@ -245,28 +247,9 @@ def build_result(
     """
     if start_time is not None:
         parse_start_time(start_time)
-    events = events_table(log)
-    tasks = tasks_table(log, events)
-    instances = instances_table(log, events)
-    services = services_table(log)
-    failures = placement_failures_table(log)
-    counts = service_counts(events)
-    tables = {
-        "events": events,
-        "tasks": tasks,
-        "instances": instances,
-        "services": services,
-        "deployments": deployments_table(events),
-        "placement_failures": failures,
-        "service_events": service_events_table(log),
-        "capacity": capacity_table(events, tasks, instances),
-        "recovery": recovery_table(events, tasks, placement_failures=failures, counts=counts,
-                                   end_s=duration_s),
-        "availability": availability_table(counts, services, start_s=measure_from_s,
-                                           end_s=duration_s),
-        "demand": demand_table(events, tasks),
-        "cost": cost_table(instances, tasks, events, (scenario or {}).get("prices"), end_s=duration_s),
-    }
+    # the tables make little cyclic garbage, and a collection would walk the log's rows
+    with fewer_collections():
+        tables = _tables(log, scenario=scenario, duration_s=duration_s, measure_from_s=measure_from_s)
     tables = {name: add_timestamps(df, start_time) for name, df in tables.items()}
     provenance = {
         **library_versions(),
@@ -287,6 +270,34 @@ def build_result(
         provenance=provenance,
         base_dir=base_dir,
     )
+
+
+def _tables(log: EventLog, *, scenario: dict, duration_s: float, measure_from_s: float) -> dict[str, pd.DataFrame]:
+    """Every table of :data:`~ecssim.analysis.schema.TABLE_NAMES` from the log; the builders
+    share one :class:`~ecssim.analysis.eventcodes.EventCodes` of the ``events`` table."""
+    events = events_table(log)
+    codes = EventCodes(events)
+    tasks = tasks_table(log, events, codes=codes)
+    instances = instances_table(log, events)
+    services = services_table(log)
+    failures = placement_failures_table(log)
+    counts = service_counts(events, codes=codes)
+    return {
+        "events": events,
+        "tasks": tasks,
+        "instances": instances,
+        "services": services,
+        "deployments": deployments_table(events),
+        "placement_failures": failures,
+        "service_events": service_events_table(log),
+        "capacity": capacity_table(events, tasks, instances, codes=codes),
+        "recovery": recovery_table(events, tasks, placement_failures=failures, counts=counts,
+                                   end_s=duration_s, codes=codes),
+        "availability": availability_table(counts, services, start_s=measure_from_s,
+                                           end_s=duration_s),
+        "demand": demand_table(events, tasks),
+        "cost": cost_table(instances, tasks, events, (scenario or {}).get("prices"), end_s=duration_s),
+    }
 
 
 def _summary_from_json(data: dict) -> dict[str, float | int]:

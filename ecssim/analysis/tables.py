@@ -35,8 +35,9 @@ try:  # optional (the ``parquet`` extra); pandas then backs its ``str`` dtype wi
 except ImportError:  # pragma: no cover - exercised only without the extra
     pa = None
 
+from ecssim.analysis.eventcodes import EventCodes
 from ecssim.analysis.groups import first_rows, smallest
-from ecssim.analysis.lookup import lookup, positions_in
+from ecssim.analysis.lookup import lookup
 from ecssim.analysis.schema import (
     RUNNING,
     SCHEMAS,
@@ -50,6 +51,7 @@ from ecssim.model.eventlog import (
     INSTANCE_COLUMNS,
     TASK_COLUMNS,
     EventLog,
+    EventRows,
 )
 
 
@@ -59,7 +61,12 @@ def events_table(log: EventLog) -> pd.DataFrame:
     rows = log.events
     if not rows:
         return frame([], schema)
-    events = _records_frame(rows, {c: schema[c] for c in EVENT_COLUMNS})
+    columns = {c: schema[c] for c in EVENT_COLUMNS}
+    events = None
+    if isinstance(rows, EventRows):  # stored flat: each column is one slice
+        events = _arrow_columns_frame([rows.column(k) for k in range(len(columns))], columns)
+    if events is None:
+        events = _records_frame(rows if isinstance(rows, list) else list(rows), columns)
     events.insert(0, "seq", np.arange(len(rows), dtype=np.int64))
     return events
 
@@ -92,6 +99,26 @@ def _arrow_frame(rows: list[tuple], schema: dict[str, str]) -> pd.DataFrame | No
         return None
     columns = {}
     for (name, dtype), array in zip(schema.items(), arrays, strict=True):
+        if dtype == "str":
+            columns[name] = pd.Series(pd.array(array, dtype="str"), copy=False)
+        elif dtype == "int64" and array.null_count:
+            return None
+        else:  # a missing float (None) is NaN, as in pandas
+            columns[name] = pd.Series(array.to_numpy(zero_copy_only=False), dtype=dtype, copy=False)
+    return pd.DataFrame(columns, copy=False)
+
+
+def _arrow_columns_frame(values: list[list], schema: dict[str, str]) -> pd.DataFrame | None:
+    """The columns ``values`` (one list per schema column) read by pyarrow, or None if pyarrow
+    is missing or a value does not fit its column's type exactly (as :func:`_arrow_frame`)."""
+    if pa is None or any(dtype not in _ARROW_TYPES for dtype in schema.values()):
+        return None
+    columns = {}
+    for (name, dtype), column in zip(schema.items(), values, strict=True):
+        try:
+            array = pa.array(column, type=getattr(pa, _ARROW_TYPES[dtype])())
+        except (pa.ArrowException, TypeError, ValueError):
+            return None
         if dtype == "str":
             columns[name] = pd.Series(pd.array(array, dtype="str"), copy=False)
         elif dtype == "int64" and array.null_count:
@@ -159,14 +186,13 @@ def _attach(
 class _TaskEvents:
     """The task rows of ``events`` as arrays keyed by the task's position in the tasks table."""
 
-    def __init__(self, events: pd.DataFrame, task_ids: pd.Series) -> None:
-        self.events = events
+    def __init__(self, codes: EventCodes, task_ids: pd.Series) -> None:
+        self.codes = codes
         self.size = len(task_ids)
-        is_task = (events["entity"] == "task").to_numpy(dtype=bool)
-        found = positions_in(events["entity_id"], pd.Index(task_ids))
+        found = codes.positions_in("entity_id", pd.Index(task_ids))
         #: per event row: its task's row in the tasks table (-1 for rows of no known task)
-        self.task = np.where(is_task, found, -1)
-        self.time_s = events["time_s"].to_numpy(dtype=np.float64)
+        self.task = np.where(codes.equals("entity", "task"), found, -1)
+        self.time_s = codes.number("time_s")
 
     def rows(self, mask: np.ndarray) -> np.ndarray:
         """``self.task`` restricted to the rows of ``mask`` (-1 elsewhere)."""
@@ -176,38 +202,35 @@ class _TaskEvents:
         """Per task, the earliest (``how="min"``) or latest (``"max"``) ``time_s`` of its rows of ``mask``."""
         return smallest(self.rows(mask), self.time_s, self.size, largest=how == "max")
 
-    def label(self, mask: np.ndarray, column: str, *, last: bool = False) -> pd.Series:
+    def label(self, mask: np.ndarray, column: str, *, last: bool = False) -> np.ndarray:
         """Per task, ``column`` on its first (or last) row of ``mask``; "" if it has none."""
         row = first_rows(self.rows(mask), self.size, last=last)
-        values = self.events[column].take(np.clip(row, 0, None)).reset_index(drop=True)
-        return values.where(row >= 0, "")
+        if not len(self.codes):
+            return np.full(self.size, "", dtype=object)
+        return np.where(row >= 0, self.codes.values(column, np.clip(row, 0, None)), "")
 
 
-def _is(events: pd.DataFrame, column: str, value: str) -> np.ndarray:
-    """``events[column] == value`` as a numpy array."""
-    return (events[column] == value).to_numpy(dtype=bool)
-
-
-def tasks_table(log: EventLog, events: pd.DataFrame | None = None) -> pd.DataFrame:
+def tasks_table(log: EventLog, events: pd.DataFrame | None = None, *, codes: EventCodes | None = None) -> pd.DataFrame:
     """One row per task created: the registry row plus ECS's lifecycle fields (see module doc).
 
-    ``events`` is the already built ``events`` table (built from ``log`` when omitted).
+    ``events`` is the already built ``events`` table (built from ``log`` when omitted),
+    ``codes`` its :class:`~ecssim.analysis.eventcodes.EventCodes` when already made.
     """
     if events is None:
         events = events_table(log)
+    codes = codes if codes is not None else EventCodes(events)
     schema = SCHEMAS["tasks"]
     base = _records_frame(log.tasks, {c: schema[c] for c in TASK_COLUMNS})
-    rows = _TaskEvents(events, base["task_id"])
-    to_state = events["to_state"]
-    state = _is(events, "event", "state")
-    stops = state & to_state.isin(STOP_STATES).to_numpy(dtype=bool)
-    given = {c: ~_is(events, c, "") for c in ("instance_id", "az", "stop_code", "reason", "incident_id")}
+    rows = _TaskEvents(codes, base["task_id"])
+    state = codes.equals("event", "state")
+    stops = state & codes.member("to_state", STOP_STATES)
+    given = {c: ~codes.equals(c, "") for c in ("instance_id", "az", "stop_code", "reason", "incident_id")}
     out = base.copy()
-    out["pull_started_at_s"] = rows.time(_is(events, "event", "pull_started"), "min")
-    out["pull_stopped_at_s"] = rows.time(_is(events, "event", "pull_stopped"), "max")
-    out["started_at_s"] = rows.time(state & _is(events, "to_state", RUNNING), "min")
+    out["pull_started_at_s"] = rows.time(codes.equals("event", "pull_started"), "min")
+    out["pull_stopped_at_s"] = rows.time(codes.equals("event", "pull_stopped"), "max")
+    out["started_at_s"] = rows.time(state & codes.equals("to_state", RUNNING), "min")
     out["stopping_at_s"] = rows.time(stops, "min")
-    out["stopped_at_s"] = rows.time(state & _is(events, "to_state", STOPPED), "min")
+    out["stopped_at_s"] = rows.time(state & codes.equals("to_state", STOPPED), "min")
     out["instance_id"] = rows.label(given["instance_id"], "instance_id")
     # Fargate tasks have an AZ but no instance
     out["az"] = rows.label(given["az"], "az")
