@@ -4,7 +4,7 @@
 writes to an :class:`~ecssim.model.eventlog.EventLog`, in append order, and keeps only what
 later rows still need, so memory does not grow with the rows (what still grows with simulated
 time is the simulator's own state of every instance ever launched, and a few numbers per
-crash). Its
+recovered (incident, service)). Its
 :meth:`~OnlineSummary.result` gives the metrics of :func:`ecssim.analysis.summary.summarize`
 under the same names, in the same order, computed by the same rules.
 
@@ -13,8 +13,8 @@ State kept: one small record per *live* task (dropped at its STOPPED row, or at 
 levels and open recovery searches per service, and its demand series; one record per deployment; per incident its
 fault time and kind and one small record per (incident, affected service), as the ``recovery``
 figures need every row's time to desired at the end (their mean is taken in the table's
-order): a task crash's or OOM kill's row shrinks to five numbers once no later row can change
-it (:mod:`ecssim.analysis.online_recovery`); impairments while they are open. Nothing per
+order): an incident's rows shrink to five numbers each once no later row can change them
+(:mod:`ecssim.analysis.online_recovery`); impairments while they are open. Nothing per
 finished task or per row.
 
 Plug in with :meth:`OnlineSummary.sink`: an object with the ``EventLog`` attributes whose
@@ -64,7 +64,7 @@ from ecssim.analysis.demand import DEMAND_EVENT, RESOURCE_COLUMNS
 from ecssim.analysis.deployments import COMPLETED, FAILED, ROLLOUT_ENDS
 from ecssim.analysis.health import HEALTHY, UNHEALTHY
 from ecssim.analysis.incidents import CONNECTED, DISCONNECTED
-from ecssim.analysis.online_recovery import SETTLING_KINDS, SettledRecoveries
+from ecssim.analysis.online_recovery import SettledRecoveries, recovery_columns
 from ecssim.analysis.online_sums import (
     CompensatedSum,
     DemandWindow,
@@ -110,6 +110,15 @@ _LEVEL_OF_STATE |= dict.fromkeys(STOPPING_COUNT_STATES, 11)
 _RUNNING_LEVEL = 10
 _LEVEL_COUNT = 12
 _STARTING = (PROVISIONING, PENDING, ACTIVATING)
+
+
+def _split(values: np.ndarray, codes: np.ndarray) -> dict[int, np.ndarray]:
+    """``values`` per code, each in its original order."""
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+    bounds = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+    return {int(group[0]): values[part] for group, part in
+            zip(np.split(ordered, bounds), np.split(order, bounds), strict=True) if len(group)}
 
 
 class _Recovery:
@@ -236,7 +245,7 @@ class OnlineSummary:
         self.recovery: dict[tuple[str, str], _Recovery] = {}  # (incident, service) -> its row
         self.settled = SettledRecoveries()  # rows no later row can change, compacted
         self.carriers: dict[str, int] = {}  # incident -> live tasks whose last row carried it
-        self.rows_of: dict[str, int] = {}  # incident -> its rows in ``recovery``
+        self.rows_of: dict[str, list[_Recovery]] = {}  # incident -> its rows in ``recovery``
         self.recheck: dict[tuple[str, str], _Recovery] = {}  # rows whose ``since`` is this instant
         self.waiting: dict[str, dict[tuple[str, str], _Recovery]] = {}  # service -> rows not back yet
         self.on_host: dict[str, dict[str, None]] = {}  # instance id -> live tasks placed there
@@ -410,38 +419,42 @@ class OnlineSummary:
                 carriers[old] = left
             else:
                 del carriers[old]
-                row = self.recovery.get((old, task.service))
-                if row is not None:
-                    self._settle(row)
+                rows = self.rows_of.get(old)
+                if rows:
+                    self._settle(rows[0])
         if incident:
             carriers[incident] = carriers.get(incident, 0) + 1
         task.incident = incident
 
     def _settle(self, row: _Recovery) -> None:
-        """Compact the row of a one-task incident once its task is gone, its service is back to
-        desired and no impairment is open: nothing in a simulator's log changes it then (module
-        doc; should a later row mention the incident after all, :meth:`_restore` undoes it)."""
+        """Compact the rows of ``row``'s incident once no live task carries it, each of its services
+        is back to desired and no impairment is open: nothing in a simulator's log changes them
+        then (module doc; should a later row mention the incident after all, :meth:`_restore`
+        undoes it)."""
         incident = row.incident
-        if row.open or row.recovered_at is None or incident in self.carriers or self.rows_of[incident] != 1:
+        if incident in self.carriers or incident not in self.faults:
             return
-        fault = self.faults.get(incident)
-        if fault is None or fault[1] not in SETTLING_KINDS:
+        rows = self.rows_of[incident]
+        for other in rows:
+            if other.open or other.recovered_at is None:
+                return
+        if not self.settled.keeps(incident):
             return
+        fault_time, kind = self.faults.pop(incident)
         counted = incident in self.incident_ids
-        if not self.settled.add(fault[0], incident, row.service, fault[1], row.recovered_at, counted):
-            return
-        del self.recovery[(incident, row.service)]
-        del self.faults[incident]
+        for other in rows:  # the incident counts once: with its first row
+            self.settled.add(fault_time, incident, other.service, kind, other.recovered_at, counted)
+            counted = False
+            del self.recovery[(incident, other.service)]
         del self.rows_of[incident]
-        if counted:
-            self.incident_ids.remove(incident)
+        self.incident_ids.discard(incident)
 
     def _restore(self, incident: str) -> None:
         """Put the compacted rows of ``incident`` back, as they were before :meth:`_settle`."""
         for fault_time, service, kind, recovered_at, counted in self.settled.take(incident):
             row = self.recovery[(incident, service)] = _Recovery(incident, service)
             row.recovered_at = recovered_at
-            self.rows_of[incident] = self.rows_of.get(incident, 0) + 1
+            self.rows_of.setdefault(incident, []).append(row)
             self.faults[incident] = (fault_time, kind)
             if counted:
                 self.incident_ids.add(incident)
@@ -540,7 +553,7 @@ class OnlineSummary:
             row = self.recovery.get(key)
         if row is None:
             row = self.recovery[key] = _Recovery(incident, service)
-            self.rows_of[incident] = self.rows_of.get(incident, 0) + 1
+            self.rows_of.setdefault(incident, []).append(row)
         return row
 
     def _unsettle(self, row: _Recovery) -> None:
@@ -763,41 +776,43 @@ class OnlineSummary:
         fixed = {name: out.pop(name) for name in ONLINE_METRIC_NAMES}
         return fixed | out
 
-    def _recovery_rows(self) -> list[tuple[float, str, str, str, float]]:
-        """(fault time, incident, service, kind, recovered_at_s) of every row, in the ``recovery``
-        table's order (fault time, incident, service); NaN fault time: the incident has no fault row."""
+    def _live_recovery_rows(self) -> list[tuple[float, str, str, str, float]]:
+        """(fault time, incident, service, kind, recovered_at_s) of each row not settled; NaN fault
+        time: the incident has no fault row, NaN recovered_at_s: not back to desired."""
         rows = []
         for (incident, service), row in self.recovery.items():
             fault_time, kind = self.faults.get(incident, (NAN, ""))
             recovered = row.recovered_at if row.open == 0 and row.recovered_at is not None else NAN
             rows.append((fault_time, incident, service, kind, recovered))
-        rows.extend(self.settled.rows())
-        rows.sort(key=lambda r: (math.isnan(r[0]), r[0] if r[0] == r[0] else 0.0, r[1], r[2]))
         return rows
 
     def _recovery_metrics(self) -> tuple[dict[str, float | int], dict[str, float]]:
-        """The recovery figures and the MTTR names (as ``summarize``), from the rows in the window."""
-        rows = [r for r in self._recovery_rows() if self._inside(r[0])]
-        times = np.array([r[4] - r[0] for r in rows if r[4] == r[4]], dtype=float)
+        """The recovery figures and the MTTR names (as ``summarize``), from the rows in the window,
+        taken in the table's order (:func:`~ecssim.analysis.online_recovery.recovery_columns`)."""
+        live = self._live_recovery_rows()
+        columns = recovery_columns(self.settled, live)
+        fault_time, recovered_at = columns.fault_time, columns.recovered_at
+        back = (fault_time >= self.start) & (fault_time <= self.end) & ~np.isnan(recovered_at)
+        times = recovered_at[back] - fault_time[back]
         recovery = {
             "recovery_time_mean_s": float(times.mean()) if len(times) else NAN,
             "recovery_time_p95_s": float(np.percentile(times, 95)) if len(times) else NAN,
             "recovery_time_max_s": float(times.max()) if len(times) else NAN,
-            "unrecovered_incidents": len({r[1] for r in rows if r[4] != r[4]}),
+            # settled rows are all back to desired: only live ones can be unrecovered
+            "unrecovered_incidents": len({r[1] for r in live if self._inside(r[0]) and r[4] != r[4]}),
         }
-        by_kind: dict[str, list[float]] = {}
-        by_service: dict[str, list[float]] = {}
-        for fault_time, _, service, kind, recovered in rows:  # in table order, as summarize picks them
-            if recovered == recovered:
-                by_kind.setdefault(kind, []).append(recovered - fault_time)
-                by_service.setdefault(service, []).append(recovered - fault_time)
+        by_kind, by_service = _split(times, columns.kind[back]), _split(times, columns.service[back])
+        empty = times[:0]
+        code_of = columns.code_of
         others = sorted(self.fault_kinds - set(KNOWN_FAULT_KINDS) - {""})
         mttr: dict[str, float] = {}
         for kind in (*KNOWN_FAULT_KINDS, *others):
-            mttr |= dict(zip(mttr_names(kind), mttr_statistics(by_kind.get(kind, [])), strict=True))
+            values = by_kind.get(code_of.get(kind, -1), empty)
+            mttr |= dict(zip(mttr_names(kind), mttr_statistics(values), strict=True))
         for service in sorted(self.service_names | {service for _, service in self.recovery}
                               | self.settled.service_names()):
-            mttr |= dict(zip(mttr_names(f"service_{service}"), mttr_statistics(by_service.get(service, [])), strict=True))
+            values = by_service.get(code_of.get(service, -1), empty)
+            mttr |= dict(zip(mttr_names(f"service_{service}"), mttr_statistics(values), strict=True))
         return recovery, mttr
 
     def _deployment_metrics(self) -> dict[str, float | int]:

@@ -1,21 +1,24 @@
 """Settled recovery rows of the summary-only mode, kept as five numbers each.
 
-A task crash or OOM kill is an incident of one task: once that task is gone and its service
-is back to its desired count, no later row can change the incident's ``recovery`` row. The
-online summary then moves the row here: its fault time and time back to desired as floats,
-its incident id as its number, its service and fault kind as codes (about 40 bytes, against
-some 400 for a live row with its dict entries and id string), so that a long run's memory
-does not grow with every crash it survived.
+Once no live task carries an incident, each service it hit is back to its desired count and
+none of its impairments is open, no later row of a simulator's log changes the incident's
+``recovery`` rows (a crash's one row, an instance failure's or an AZ outage's row per service
+hit). The online summary then moves them here: fault time and time back to desired as floats,
+the incident id as its number, service and fault kind as codes (29 bytes a row, against some
+400 for a live row with its dict entries and id string), so that a long run's memory does not
+grow with every incident it survived.
 """
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple
 
-#: Fault kinds whose incident is one task's (its fault row, then that task's stop rows).
-SETTLING_KINDS = frozenset(("task_crash", "oom_kill"))
+import numpy as np
+
 _PREFIX = "inc-"
+_LARGEST_NUMBER = 2**31 - 1  # what an array("i") entry holds
 
 
 def incident_number(incident: str) -> int | None:
@@ -46,9 +49,9 @@ class SettledRecoveries:
     def __init__(self) -> None:
         self.fault_times = array("d")
         self.recovered = array("d")
-        self.numbers = array("q")  # -1: taken back
-        self.services = array("l")
-        self.kinds = array("l")
+        self.numbers = array("i")  # -1: taken back
+        self.services = array("I")
+        self.kinds = array("I")
         self.counted = array("b")  # 1 if its incident counted in the window's incidents
         self.names: list[str] = []  # code -> service or kind name
         self._codes: dict[str, int] = {}
@@ -62,12 +65,19 @@ class SettledRecoveries:
             self.names.append(name)
         return code
 
+    @staticmethod
+    def keeps(incident: str) -> bool:
+        """Whether :meth:`add` can keep a row of ``incident`` (an ``inc-NNNN`` id of at most 31 bits)."""
+        number = incident_number(incident)
+        return number is not None and number <= _LARGEST_NUMBER
+
     def add(self, fault_time: float, incident: str, service: str, kind: str, recovered_at: float,
             counted: bool) -> bool:
-        """Keep the row; False (nothing kept) if the incident id is not of the ``inc-NNNN`` form."""
-        number = incident_number(incident)
-        if number is None:
+        """Keep the row; False (nothing kept) if the incident id is not of the ``inc-NNNN`` form
+        (or its number does not fit in 31 bits)."""
+        if not self.keeps(incident):
             return False
+        number = incident_number(incident)
         self.fault_times.append(fault_time)
         self.recovered.append(recovered_at)
         self.numbers.append(number)
@@ -119,3 +129,57 @@ class SettledRecoveries:
     def service_names(self) -> set[str]:
         """The services of the rows kept."""
         return {self.names[code] for code, number in zip(self.services, self.numbers, strict=True) if number >= 0}
+
+
+class RecoveryColumns(NamedTuple):
+    """Every ``recovery`` row as columns, in the table's order (see :func:`recovery_columns`)."""
+
+    fault_time: np.ndarray  # float64; NaN: the incident has no fault row
+    recovered_at: np.ndarray  # float64; NaN: not back to desired
+    service: np.ndarray  # codes into ``names``
+    kind: np.ndarray  # codes into ``names``
+    names: list[str]
+    code_of: dict[str, int]
+
+
+def _column(values: array) -> np.ndarray:
+    return np.frombuffer(values, dtype=np.dtype(values.typecode))
+
+
+def recovery_columns(settled: SettledRecoveries,
+                     live: Sequence[tuple[float, str, str, str, float]]) -> RecoveryColumns:
+    """The settled rows and the ``live`` ones (fault time, incident, service, kind, recovered_at_s)
+    as columns in the ``recovery`` table's order: fault time (NaN last), then incident id, then
+    service. Only rows with equal fault times are ordered by their ids, so that a long run's
+    result does not build a tuple and an id string per settled row."""
+    names, code_of = list(settled.names), dict(settled._codes)
+
+    def code(name: str) -> int:
+        found = code_of.get(name)
+        if found is None:
+            found = code_of[name] = len(names)
+            names.append(name)
+        return found
+
+    kept = _column(settled.numbers) >= 0
+    numbers = _column(settled.numbers)[kept]
+    fault_time = np.concatenate((_column(settled.fault_times)[kept], np.array([r[0] for r in live], dtype=float)))
+    recovered = np.concatenate((_column(settled.recovered)[kept], np.array([r[4] for r in live], dtype=float)))
+    codes = _column(settled.services).dtype  # 4 bytes a row, as kept
+    service = np.concatenate((_column(settled.services)[kept], np.array([code(r[2]) for r in live], dtype=codes)))
+    kind = np.concatenate((_column(settled.kinds)[kept], np.array([code(r[3]) for r in live], dtype=codes)))
+    held = len(numbers)
+
+    def tie_key(i: int) -> tuple[str, str]:
+        incident = incident_id(int(numbers[i])) if i < held else live[i - held][1]
+        return incident, names[service[i]]
+
+    order = np.argsort(fault_time, kind="stable")  # NaN last, as in the table
+    ordered = fault_time[order]
+    nan = np.isnan(ordered)
+    same = (ordered[1:] == ordered[:-1]) | (nan[1:] & nan[:-1])
+    bounds = np.concatenate(([0], np.flatnonzero(~same) + 1, [len(order)]))
+    for run in np.flatnonzero(np.diff(bounds) > 1).tolist():  # equal fault times: by incident, service
+        start, end = int(bounds[run]), int(bounds[run + 1])
+        order[start:end] = sorted(order[start:end].tolist(), key=tie_key)
+    return RecoveryColumns(fault_time[order], recovered[order], service[order], kind[order], names, code_of)

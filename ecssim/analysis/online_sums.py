@@ -8,6 +8,7 @@ sums, and the windows integrate step levels over ``[start, end]`` change by chan
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -116,9 +117,9 @@ class StepWindow(_Window):
         return (self.sums[k][0] + self.sums[k][1]) / total if total > 0 else NAN
 
 
-def mttr_statistics(times: list[float]) -> list[float]:
+def mttr_statistics(times: Sequence[float] | np.ndarray) -> list[float]:
     """Mean, p50, p95 and p99 as ``summarize`` computes them (NaN without a time)."""
-    if not times:
+    if len(times) == 0:
         return [NAN] * len(MTTR_STATISTICS)
     values = np.array(times, dtype=float)
     return [float(values.mean()), *(float(v) for v in np.percentile(values, [50, 95, 99]))]

@@ -55,7 +55,7 @@ class AutoScalingGroup:
         self.retiring: set[int] = set()  # slots terminated by AZ rebalancing (not replaced)
         self.rng = world.streams.get("asg", fleet.name)
         self.desired: int = fleet.count  # DesiredCapacity (managed scaling changes it)
-        self.launched_at: dict[int, float] = {}  # slot -> launch time (-inf for warm-started instances)
+        self.launched_at: dict[int, float] = {}  # live slot -> launch time (-inf for warm-started instances)
         self.scaling_in: set[int] = set()  # slots chosen by a scale-in, draining or terminated (not replaced)
         self.capacity_provider: str = ""  # name of the capacity provider over this group ("" if none)
         self.launch_delay = fleet.launch_delay if fleet.launch_delay is not None else \
@@ -87,7 +87,7 @@ class AutoScalingGroup:
         self.slots.append(slot)
         world.rec.instance_ids.append(info.id)
         world.rec.instance_azs.append(az)
-        agent_rng = world.streams.get("agent", stream_key)
+        agent_rng = world.streams.fresh("agent", stream_key)  # asked for once: the agent keeps it
         agent = world.agent_factory(world, slot, self.cpu, self.memory, agent_rng)
         agent.on_terminated = self._instance_gone
         world.plane.agents.append(agent)
@@ -156,10 +156,12 @@ class AutoScalingGroup:
         return {az: live[az] for az in self.fleet.availability_zones if az not in refusing}
 
     def _instance_gone(self, slot: int) -> None:
-        """One of the group's instances was terminated: it no longer counts in its AZ."""
+        """One of the group's instances was terminated: it no longer counts in its AZ (nor needs
+        its launch time, which only the warm-up of instances in service reads)."""
         az = self.world.cluster.infos[slot].az
         self._live_in[az] -= 1
         del self._live_slots[az][slot]
+        self.launched_at.pop(slot, None)
 
     # ------------------------------------------------------------------ desired capacity
     def in_service(self) -> list[int]:

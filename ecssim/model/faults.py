@@ -250,7 +250,7 @@ class FailureClock:
         info = world.cluster.infos[slot]
         if not matches(info, self.fault.select):
             return
-        rng = world.streams.get("fault", f"{self.name}/{info.stream_key}")
+        rng = world.streams.fresh("fault", f"{self.name}/{info.stream_key}")  # an instance registers once
         timer = world.env.timeout(self.distribution.sample(rng))
         timer.callbacks.append(lambda _event: self._fail(slot))
 

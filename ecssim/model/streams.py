@@ -45,3 +45,10 @@ class Streams:
             rng = stream(self.seed, self.replication, component, entity)
             self._cache[key] = rng
         return rng
+
+    def fresh(self, component: str, entity: str) -> np.random.Generator:
+        """A new generator for ``(component, entity)``, not kept: for an entity asked for once,
+        whose owner keeps it (an instance's agent) or uses it at once (an instance's time to
+        failure), so that a long run does not keep one for every instance it ever launched.
+        Asking again starts the same stream over."""
+        return stream(self.seed, self.replication, component, entity)

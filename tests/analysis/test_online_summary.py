@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import ecssim.model.world as world_module
@@ -22,6 +23,7 @@ from ecssim.analysis.online import (
     SUMMED_METRIC_NAMES,
     OnlineSummary,
 )
+from ecssim.analysis.online_recovery import SettledRecoveries, incident_id, recovery_columns
 from ecssim.analysis.result import Result, build_result
 from ecssim.analysis.summary import summarize
 from ecssim.model.eventlog import EventLog
@@ -124,19 +126,22 @@ def test_state_holds_only_live_entities(monkeypatch: pytest.MonkeyPatch) -> None
     assert set(summary.instances) == alive
 
 
-def test_settled_crash_rows_are_compacted(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A crash's recovery row shrinks to numbers once its task is gone and its service is back:
-    the live dicts keep only the rows still open, and the metrics equal ``summarize``'s."""
+def test_settled_rows_are_compacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An incident's recovery rows shrink to numbers once no task carries it and its services
+    are back (crashes, and the instance failure's row too): the live dicts keep only the rows
+    still open, and the metrics equal ``summarize``'s."""
     path = Path(__file__).parents[2] / "scenarios" / "demo.yaml"
     scenario = _load(path)
     summary = OnlineSummary(float(scenario.measure_from), float(scenario.duration))
     result = _run_teed(monkeypatch, scenario, 1, [summary]).result()
     online = summary.result()
-    crashes = result.recovery[result.recovery["kind"].isin(["task_crash", "oom_kill"])]
+    recovery = result.recovery
+    crashes = recovery[recovery["kind"].isin(["task_crash", "oom_kill"])]
     kept = list(summary.settled.rows())
+    kept_keys = {(incident, service) for _t, incident, service, _k, _r in kept}
     assert len(crashes) >= 5 and len(kept) >= len(crashes) - 2  # the last may still be open at the end
-    assert {(incident, service) for _t, incident, service, _k, _r in kept} <= set(
-        zip(crashes["incident_id"], crashes["service"], strict=True))
+    assert kept_keys <= set(zip(recovery["incident_id"], recovery["service"], strict=True))
+    assert {kind for _t, _i, _s, kind, _r in kept} > {"task_crash"}  # not only one-task incidents
     live = set(summary.faults) | {incident for incident, _service in summary.recovery}
     assert not {incident for _t, incident, _s, _k, _r in kept} & live
     assert online["incidents"] == result.summary()["incidents"]
@@ -316,3 +321,27 @@ def test_costs_follow_the_billing_rules(logs, measure_from_s: float) -> None:  #
         assert online["cost_fargate_usd"] == pytest.approx(0.024 * 60 / 3600, rel=1e-12)
         # RUNNING: t-000001 88 s + t-000002 12 s = 100 task-seconds
         assert online["cost_per_task_hour_usd"] == pytest.approx((16 + 1.44) / 100, rel=1e-12)
+
+
+def test_recovery_columns_keep_the_table_order() -> None:
+    """Settled and live rows come out in the ``recovery`` table's order (fault time, NaN last, then
+    incident id as a string, ``inc-10000`` before ``inc-9999``, then service), ties included."""
+    rng = np.random.default_rng(5)
+    settled = SettledRecoveries()
+    rows = []
+    for number in rng.choice(20_000, size=400, replace=False).tolist():
+        fault_time = float(rng.choice([0.0, -0.0, 5.0, 7.5, 7.5]))
+        for service in rng.choice(["web", "api", "db"], size=int(rng.integers(1, 4)), replace=False).tolist():
+            recovered = fault_time + float(rng.integers(1, 100))
+            settled.add(fault_time, incident_id(number), service, "instance_failure", recovered, True)
+            rows.append((fault_time, incident_id(number), service, "instance_failure", recovered))
+    live = [(7.5, "manual-1", "web", "az_outage", math.nan), (math.nan, "inc-0003", "api", "", math.nan),
+            (math.nan, "inc-0002", "api", "", 9.0), (5.0, "inc-19999", "web", "task_crash", 12.0)]
+    rows += live
+    rows.sort(key=lambda r: (math.isnan(r[0]), r[0] if r[0] == r[0] else 0.0, r[1], r[2]))
+    columns = recovery_columns(settled, live)
+    names = columns.names
+    assert [names[code] for code in columns.service] == [r[2] for r in rows]
+    assert [names[code] for code in columns.kind] == [r[3] for r in rows]
+    np.testing.assert_array_equal(columns.fault_time, [r[0] for r in rows])
+    np.testing.assert_array_equal(columns.recovered_at, [r[4] for r in rows])
