@@ -163,6 +163,10 @@ class SimulatedAgent:
                 rec.task_event(task, "host_released")
         self.tasks.clear()
         self.waiting.clear()
+        # Nothing more happens on this host (every step checks ``alive`` before it draws): let go
+        # of what a long run would otherwise keep for every instance it ever launched.
+        self.images = {}
+        self.rng = None
 
     def warm_start(self, task: Task) -> None:
         """Bring a task to RUNNING at once (warm start): every transition recorded at t=0."""
