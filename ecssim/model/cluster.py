@@ -84,11 +84,6 @@ class Cluster:
         self.view.spread_totals = {}  # kept up to date below (reserve, release_desired, active flips)
         self.view.index = self.index = FreeIndex()  # kept up to date below (_take, status and connection changes)
         self._capacity = capacity
-        #: Every task group's tasks per slot, one row per group in order of first use:
-        #: ``view.group_counts[group]`` is its row. One block regrows as one allocation, which
-        #: the OS takes back whole (500 groups' arrays regrown one by one left holes in the heap).
-        self._group_block = np.zeros((0, capacity), dtype=np.int32)
-        self._group_rows: dict[str, int] = {}  # group -> its row (a view may bring arrays of its own)
         #: Bumped whenever an instance's status or attributes change (what eligibility depends on),
         #: so callers can cache per-membership answers such as a service's eligible AZs.
         self.membership_version = 0
@@ -250,34 +245,11 @@ class Cluster:
         for masks in (view.tcp_ports_used, view.udp_ports_used):
             for port in list(masks):
                 masks[port] = grown(masks[port])
-        for group, counts in list(view.group_counts.items()):
-            if group not in self._group_rows:
-                view.group_counts[group] = grown(counts)
-        block = np.zeros((self._group_block.shape[0], capacity), dtype=self._group_block.dtype)
-        block[:, :old] = self._group_block
-        self._set_group_block(block)
+        for group in list(view.group_counts):
+            view.group_counts[group] = grown(view.group_counts[group])
         for name, (codes, values) in list(view.attributes.items()):
             view.attributes[name] = (grown(codes, -1), values)
         self._capacity = capacity
-
-    def _new_group(self, group: str) -> np.ndarray:
-        """The (zero) row of the group block for a task group seen for the first time."""
-        block = self._group_block
-        row = len(self._group_rows)
-        if row >= block.shape[0]:
-            bigger = np.zeros((max(16, block.shape[0] * 5 // 4), block.shape[1]), dtype=block.dtype)
-            bigger[:row] = block
-            self._set_group_block(bigger)
-        self._group_rows[group] = row
-        counts = self.view.group_counts[group] = self._group_block[row]
-        return counts
-
-    def _set_group_block(self, block: np.ndarray) -> None:
-        """Use ``block`` for the groups' counts: each group of the block reads its row of it."""
-        self._group_block = block
-        counts = self.view.group_counts
-        for group, row in self._group_rows.items():
-            counts[group] = block[row]
 
     # ------------------------------------------------------------------ control-plane ledger
     def reserve(self, slot: int, task) -> None:  # noqa: ANN001
@@ -297,7 +269,8 @@ class Cluster:
             view.gpu_free[slot] -= demand.gpus
         counts = view.group_counts.get(task.group)
         if counts is None:
-            counts = self._new_group(task.group)
+            counts = np.zeros(self._capacity, dtype=np.int32)
+            view.group_counts[task.group] = counts
         counts[slot] += 1
         view.running_tasks_count[slot] += 1
         self._spread_change(task.group, slot, 1)
