@@ -481,8 +481,8 @@ class ControlPlane:
         looked at, unless the active AZs changed: a service becomes unsettled when its counts per
         AZ change, it reaches a steady state or its check records a balance
         (``ServiceScheduler.unsettle``), or when its check here did not find it balanced. One not
-        in a steady state is passed over (only a steady service rebalances). The epoch forgets every service's last rebalancing
-        spread at once (ECS tries again once capacity registers).
+        in a steady state is passed over (only a steady service rebalances). The epoch forgets
+        every service's last rebalancing spread at once (ECS tries again once capacity registers).
         """
         self.registration_epoch += 1
         azs = self.cluster.active_azs()

@@ -397,7 +397,8 @@ class ServiceScheduler:
     def _missing(self) -> int:
         """Tasks the deployments that still launch lack."""
         missing = 0
-        for deployment in self.deployments:  # a loop, not sum(): this runs at most task stops
+        # a plain loop rather than sum() over a generator: this runs at nearly every task stop
+        for deployment in self.deployments:
             if deployment.launching:
                 lacking = deployment.target - self._active(deployment)
                 if lacking > 0:

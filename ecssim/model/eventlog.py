@@ -142,7 +142,7 @@ class EventRows:
 
     It reads as a list of tuples (``len``, iteration, indexing and slicing give tuples) and
     grows by :meth:`append`. Stored as tuples, each of the millions of rows of a large run was
-    one more object for Python's cyclic garbage collector to scan (a sixth of the simulation's
+    one more object for Python's cyclic garbage collector to scan (a tenth of the simulation's
     time at 5,000 instances) and 48 bytes more; flat, a row costs only its values, and a
     column is one slice (:meth:`column`).
     """
