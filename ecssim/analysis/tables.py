@@ -99,13 +99,22 @@ def _arrow_frame(rows: list[tuple], schema: dict[str, str]) -> pd.DataFrame | No
         return None
     columns = {}
     for (name, dtype), array in zip(schema.items(), arrays, strict=True):
-        if dtype == "str":
-            columns[name] = pd.Series(pd.array(array, dtype="str"), copy=False)
-        elif dtype == "int64" and array.null_count:
+        column = _series(array, dtype)
+        if column is None:
             return None
-        else:  # a missing float (None) is NaN, as in pandas
-            columns[name] = pd.Series(array.to_numpy(zero_copy_only=False), dtype=dtype, copy=False)
+        columns[name] = column
     return pd.DataFrame(columns, copy=False)
+
+
+def _series(array, dtype: str) -> pd.Series | None:  # noqa: ANN001
+    """A pyarrow array as a column of the schema's ``dtype``; None for an int64 column with a
+    missing value (pandas' own conversion decides then)."""
+    if dtype == "str":
+        return pd.Series(pd.array(array, dtype="str"), copy=False)
+    if dtype == "int64" and array.null_count:
+        return None
+    # a missing float (None) is NaN, as in pandas
+    return pd.Series(array.to_numpy(zero_copy_only=False), dtype=dtype, copy=False)
 
 
 def _arrow_columns_frame(values: list[list], schema: dict[str, str]) -> pd.DataFrame | None:
@@ -119,12 +128,10 @@ def _arrow_columns_frame(values: list[list], schema: dict[str, str]) -> pd.DataF
             array = pa.array(column, type=getattr(pa, _ARROW_TYPES[dtype])())
         except (pa.ArrowException, TypeError, ValueError):
             return None
-        if dtype == "str":
-            columns[name] = pd.Series(pd.array(array, dtype="str"), copy=False)
-        elif dtype == "int64" and array.null_count:
+        series = _series(array, dtype)
+        if series is None:
             return None
-        else:  # a missing float (None) is NaN, as in pandas
-            columns[name] = pd.Series(array.to_numpy(zero_copy_only=False), dtype=dtype, copy=False)
+        columns[name] = series
     return pd.DataFrame(columns, copy=False)
 
 
