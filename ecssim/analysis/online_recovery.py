@@ -66,18 +66,23 @@ class SettledRecoveries:
         return code
 
     @staticmethod
+    def _number(incident: str) -> int | None:
+        """The number of an ``inc-NNNN`` id that fits in 31 bits, else None."""
+        number = incident_number(incident)
+        return number if number is not None and number <= _LARGEST_NUMBER else None
+
+    @staticmethod
     def keeps(incident: str) -> bool:
         """Whether :meth:`add` can keep a row of ``incident`` (an ``inc-NNNN`` id of at most 31 bits)."""
-        number = incident_number(incident)
-        return number is not None and number <= _LARGEST_NUMBER
+        return SettledRecoveries._number(incident) is not None
 
     def add(self, fault_time: float, incident: str, service: str, kind: str, recovered_at: float,
             counted: bool) -> bool:
         """Keep the row; False (nothing kept) if the incident id is not of the ``inc-NNNN`` form
         (or its number does not fit in 31 bits)."""
-        if not self.keeps(incident):
+        number = self._number(incident)
+        if number is None:
             return False
-        number = incident_number(incident)
         self.fault_times.append(fault_time)
         self.recovered.append(recovered_at)
         self.numbers.append(number)

@@ -184,10 +184,10 @@ class EventRows:
                 return [self[k] for k in range(start, stop, step)]
             values = iter(self.flat[start * ROW_WIDTH:max(stop, start) * ROW_WIDTH])
             return list(zip(*(values,) * ROW_WIDTH, strict=True))
-        k = operator.index(key)
+        k, rows = operator.index(key), len(self)
         if k < 0:
-            k += len(self)
-        if not 0 <= k < len(self):
+            k += rows
+        if not 0 <= k < rows:
             raise IndexError("events row index out of range")
         return tuple(self.flat[k * ROW_WIDTH:(k + 1) * ROW_WIDTH])
 
