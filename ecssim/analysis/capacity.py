@@ -36,9 +36,17 @@ import numpy as np
 import pandas as pd
 
 from ecssim.analysis.eventcodes import CodedRows, EventCodes
-from ecssim.analysis.groups import Groups, as_objects
+from ecssim.analysis.groups import Groups, as_objects, previous_rows
 from ecssim.analysis.health import HEALTH_EVENT, healthy_rows, status_codes
-from ecssim.analysis.levels import Deltas, order_rows, step_levels
+from ecssim.analysis.levels import (
+    Deltas,
+    Labels,
+    level_rows,
+    levels_frame,
+    order_rows,
+    ordered_levels,
+    step_levels,
+)
 from ecssim.analysis.schema import (
     ACTIVATING,
     CONTROL_PLANE_FREE_STATES,
@@ -83,7 +91,7 @@ def _rows(codes: EventCodes, entity: str, kinds: tuple[str, ...]) -> CodedRows:
     return CodedRows(codes, rows.index[np.argsort(seq, kind="stable")])
 
 
-def _deltas(rows: CodedRows, scope: np.ndarray | str, columns: dict[str, np.ndarray]) -> Deltas:
+def _deltas(rows: CodedRows, scope: np.ndarray | Labels | str, columns: dict[str, np.ndarray]) -> Deltas:
     """:class:`~ecssim.analysis.levels.Deltas` of ``rows`` (in log order)."""
     return Deltas(rows.number("seq"), rows.number("time_s"), scope, columns)
 
@@ -105,14 +113,19 @@ def _at(table: pd.Series, found: np.ndarray, fill: object) -> np.ndarray:
     return out
 
 
-def _az_of(rows: CodedRows, info: pd.DataFrame, key: str = "instance_id") -> np.ndarray:
+def _az_of(rows: CodedRows, info: pd.DataFrame, key: str = "instance_id") -> Labels:
     """The row's AZ, or the AZ of its instance (``key`` in ``info``, the instances by id) when
-    the row leaves it empty."""
-    by_instance = _at(info["az"], rows.positions_in(key, info.index), "")
-    return np.where(rows.filled("az"), rows.objects("az"), by_instance)
+    the row leaves it empty ("" for an unknown instance)."""
+    logged = rows.source.names("az")  # the events' AZ names by code, then NaN (code -1)
+    instance_codes, instance_names = pd.factorize(info["az"])
+    # names: the events' AZs, then the instances' AZs, then "" (an instance not found)
+    names = np.concatenate([logged, np.asarray(instance_names, dtype=object), [""]])
+    by_instance = len(logged) + np.append(instance_codes, len(instance_names))[rows.positions_in(key, info.index)]
+    own = rows.code("az")
+    return Labels(np.where(rows.filled("az"), np.where(own < 0, len(logged) - 1, own), by_instance), names)
 
 
-def _instance_part(rows: CodedRows, info: pd.DataFrame, scope: np.ndarray) -> Deltas:
+def _instance_part(rows: CodedRows, info: pd.DataFrame, scope: Labels) -> Deltas:
     """Registered-capacity deltas of the instance state rows ``rows`` (``info``: instances by id)."""
     registered = rows.member("to_state", REGISTERED_INSTANCE_STATES).astype(np.int64)
     change = _step_deltas(registered, rows.code("entity_id"))
@@ -136,13 +149,12 @@ class _TaskRows:
         #: the rows task by task, each task's rows in log order
         self.order = np.argsort(self.codes, kind="stable")
         self.cpu, self.memory = _at(info["cpu"], found, 0), _at(info["memory_mib"], found, 0)
-        self.levels = np.zeros((len(rows), len(_TASK_STATE_LEVELS)), dtype=np.int8)
-        for column, states in enumerate(_TASK_STATE_LEVELS.values()):
-            self.levels[:, column] = rows.member("to_state", states)
+        #: per row, its ``to_state`` code, then a last -1 (a missing state) that "no row" reads
+        self.states = np.append(rows.code("to_state"), -1)
         self.freed = rows.member("to_state", CONTROL_PLANE_FREE_STATES)
         self.placed = rows.filled("instance_id")
 
-    def part(self, keep: np.ndarray, scope: np.ndarray) -> Deltas:
+    def part(self, keep: np.ndarray, scope: Labels) -> Deltas:
         """Task-state and control-plane-ledger deltas of the rows ``keep`` in one kind of scope.
 
         ``keep``: the rows with a scope (a task waiting in PROVISIONING has no instance, hence
@@ -151,21 +163,23 @@ class _TaskRows:
         """
         rows = self.order[keep[self.order]]  # task by task, each task's rows in log order
         tasks = Groups(self.codes[rows], order=np.arange(len(rows)))
-        reserved = tasks.any_so_far(self.placed[rows]) & ~tasks.any_so_far(self.freed[rows])
-        indicators = np.column_stack([self.levels[rows], reserved])
-        change = tasks.step(indicators)
-        # back to log order: scatter to the rows' places, then read the kept rows in order
-        logged = np.flatnonzero(keep)
-        spread = np.empty_like(change, shape=(len(keep), change.shape[1]))
-        spread[rows] = change
-        change = spread[logged]
-        columns = {name: change[:, i] for i, name in enumerate(_TASK_STATE_LEVELS)}
-        columns["cpu_reserved"] = change[:, -1] * self.cpu[logged]
-        columns["memory_reserved_mib"] = change[:, -1] * self.memory[logged]
-        return Deltas(self.seq[logged], self.time_s[logged], scope[logged], columns)
+        reserved = np.zeros(len(keep) + 1, dtype=np.int8)  # per row, then 0 for "no row"
+        reserved[rows] = tasks.any_so_far(self.placed[rows]) & ~tasks.any_so_far(self.freed[rows])
+        logged = slice(None) if len(rows) == len(keep) else np.flatnonzero(keep)
+        before = previous_rows(rows, tasks.starts, len(keep))[logged]
+        # each level's change from the task's previous kept row (0 before its first), in log order
+        now, then = self.states[:-1][logged], self.states[before]
+        columns = {}
+        for name, states in _TASK_STATE_LEVELS.items():
+            level = self.rows.source.table("to_state", states).astype(np.int8)  # per code, then -1: 0
+            columns[name] = level[now] - level[then]
+        change = reserved[:-1][logged] - reserved[before]
+        columns["cpu_reserved"] = change * self.cpu[logged]
+        columns["memory_reserved_mib"] = change * self.memory[logged]
+        return Deltas(self.seq[logged], self.time_s[logged], scope.take(logged), columns)
 
 
-def _host_part(rows: CodedRows, info: pd.DataFrame, scope: np.ndarray) -> Deltas:
+def _host_part(rows: CodedRows, info: pd.DataFrame, scope: Labels) -> Deltas:
     """Host-ledger deltas of the ``host_acquired``/``host_released`` rows ``rows``."""
     sign = np.where(rows.member("event", ("host_acquired",)), 1, -1)
     found = rows.positions_in("entity_id", info.index)
@@ -176,7 +190,7 @@ def _host_part(rows: CodedRows, info: pd.DataFrame, scope: np.ndarray) -> Deltas
     return _deltas(rows, scope, deltas)
 
 
-def _provider_of(rows: CodedRows, tasks: pd.DataFrame, instances: pd.DataFrame) -> np.ndarray:
+def _provider_of(rows: CodedRows, tasks: pd.DataFrame, instances: pd.DataFrame) -> Labels:
     """``provider:<name>`` of each row: its instance's capacity provider, else its task's ("" if none)."""
     by_id = instances.set_index("instance_id")["capacity_provider"]
     by_instance = _at(by_id, rows.positions_in("instance_id", by_id.index), "")
@@ -185,11 +199,11 @@ def _provider_of(rows: CodedRows, tasks: pd.DataFrame, instances: pd.DataFrame) 
     return _provider_scope(np.where(rows.filled("instance_id"), by_instance, by_task))
 
 
-def _provider_scope(names: np.ndarray) -> np.ndarray:
+def _provider_scope(names: np.ndarray) -> Labels:
     """``provider:<name>`` for each capacity provider name ("" stays "")."""
     codes, uniques = pd.factorize(names)
     labels = np.array([PROVIDER_PREFIX + name if name else "" for name in uniques] + [""], dtype=object)
-    return labels[codes]  # a missing name (code -1) takes the trailing ""
+    return Labels(np.where(codes < 0, len(uniques), codes), labels)  # a missing name takes the trailing ""
 
 
 def capacity_table(
@@ -210,14 +224,20 @@ def capacity_table(
     instance_part = _instance_part(instance_rows, by_instance, _az_of(instance_rows, by_instance, "entity_id"))
     host_part = _host_part(host_rows, info, _az_of(host_rows, by_instance))
     az = _az_of(task_rows.rows, by_instance)
-    cluster = [part._replace(scope=CLUSTER) for part in
-               (instance_part, task_rows.part(np.ones(len(az), dtype=bool), az), host_part)]
-    per_az = [instance_part, task_rows.part(az != "", az), host_part]
-    parts = [step_levels(cluster, "scope", _LEVELS), step_levels(per_az, "scope", _LEVELS, scoped=True)]
+    in_az = az.filled()
+    every_task = task_rows.part(np.ones(len(az), dtype=bool), az)
+    # tasks waiting in PROVISIONING have no AZ yet; without such rows both parts are the same
+    az_task = every_task if in_az.all() else task_rows.part(in_az, az)
+    cluster = [part._replace(scope=CLUSTER) for part in (instance_part, every_task, host_part)]
+    per_az = [instance_part, az_task, host_part]
+    series = [level_rows(cluster, _LEVELS), level_rows(per_az, _LEVELS, scoped=True)]
     if (instances["capacity_provider"] != "").any() or (tasks["capacity_provider"] != "").any():
+        parts = [levels_frame(one, "scope", _LEVELS) for one in series]
         parts.append(_provider_levels(codes, tasks, instances, info, task_rows))
-    both = pd.concat(parts, ignore_index=True).reindex(columns=list(SCHEMAS["capacity"]))
-    return conform(order_rows(both, "scope", first=CLUSTER), SCHEMAS["capacity"])
+        both = pd.concat(parts, ignore_index=True).reindex(columns=list(SCHEMAS["capacity"]))
+        return conform(order_rows(both, "scope", first=CLUSTER), SCHEMAS["capacity"])
+    both = ordered_levels(series, "scope", _LEVELS, first=CLUSTER).reindex(columns=list(SCHEMAS["capacity"]))
+    return conform(both, SCHEMAS["capacity"])
 
 
 def _provider_levels(codes: EventCodes, tasks: pd.DataFrame, instances: pd.DataFrame, info: pd.DataFrame,
@@ -232,7 +252,7 @@ def _provider_levels(codes: EventCodes, tasks: pd.DataFrame, instances: pd.DataF
     host_rows = _rows(codes, "task", ("host_acquired", "host_released"))
     host_part = _host_part(host_rows, info, _provider_of(host_rows, tasks, instances))
     scope = _provider_of(task_rows.rows, tasks, instances)
-    levels = step_levels([instance_part, task_rows.part(scope != "", scope), host_part], "scope", _LEVELS,
+    levels = step_levels([instance_part, task_rows.part(scope.filled(), scope), host_part], "scope", _LEVELS,
                          scoped=True)
     metric_rows = codes.events[codes.equals("entity", "capacity_provider")]
     if metric_rows.empty:
@@ -310,13 +330,17 @@ def service_counts(events: pd.DataFrame, *, codes: EventCodes | None = None) -> 
     tasks = Groups(rows.code("entity_id"))
     status = status_codes(rows, tasks)  # -1 (no state yet) reads the tables' trailing False
     running = codes.table("to_state", (RUNNING,))[status]
-    indicators = np.column_stack([
+    indicators = [
         running,
         codes.table("to_state", (PROVISIONING, PENDING, ACTIVATING))[status],
         healthy_rows(rows, running),
-    ]).astype(np.int64)
-    change = tasks.ungroup(tasks.step(indicators[tasks.order]))
-    task_part = _deltas(rows, rows.objects("service"),
-                        {name: change[:, i] for i, name in enumerate(_COUNT_LEVELS[1:])})
-    counts = step_levels([desired_part, task_part], "service", _COUNT_LEVELS)
-    return conform(order_rows(counts, "service"), SCHEMAS["service_counts"])
+    ]
+    before = tasks.previous_rows()
+    # each count's change from the task's previous row (a first row starts from 0), in log order
+    changes = {}
+    for name, flags in zip(_COUNT_LEVELS[1:], indicators, strict=True):
+        flags = np.append(flags, False).view(np.int8)  # then 0 for "no previous row"
+        changes[name] = flags[:-1] - flags[before]
+    task_part = _deltas(rows, Labels(rows.code("service"), codes.names("service")), changes)
+    counts = ordered_levels([level_rows([desired_part, task_part], _COUNT_LEVELS)], "service", _COUNT_LEVELS)
+    return conform(counts, SCHEMAS["service_counts"])

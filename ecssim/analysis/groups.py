@@ -77,11 +77,27 @@ class Groups:
         group_start = np.maximum.accumulate(np.where(self.starts, index, 0)) if len(flags) else index
         return np.where(latest >= group_start, latest, -1)
 
+    def previous_rows(self) -> np.ndarray:
+        """Per row (original order), the row before it in its group; -1 for a group's first row.
+
+        ``values - np.append(values, 0)[previous_rows()]`` is :meth:`step` in the original
+        order, without grouping and ungrouping the values.
+        """
+        return previous_rows(self.order, self.starts, len(self.order))
+
     def ungroup(self, values: np.ndarray) -> np.ndarray:
         """Values in grouped order put back in the original row order."""
         out = np.empty_like(values)
         out[self.order] = values
         return out
+
+
+def previous_rows(rows: np.ndarray, starts: np.ndarray, size: int) -> np.ndarray:
+    """Per row ``0 .. size-1``, the row before it in its group (-1 for a group's first row and
+    for rows not in ``rows``); ``rows``: rows in grouped order, ``starts``: its groups' first rows."""
+    previous = np.full(size, -1, dtype=np.intp)
+    previous[rows[1:]] = np.where(starts[1:], -1, rows[:-1])
+    return previous
 
 
 def first_rows(keys: np.ndarray, size: int, *, last: bool = False) -> np.ndarray:

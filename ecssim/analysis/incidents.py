@@ -50,18 +50,23 @@ def _with_incident(codes: EventCodes) -> pd.DataFrame:
     """The rows that carry an incident id, with the columns the incident figures read (a long
     run has millions of rows, few of them caused by a fault)."""
     columns = ["entity", "event", "to_state", "incident_id", "service", "entity_id", "time_s"]
-    return codes.events.loc[~codes.equals("incident_id", ""), columns]
+    # losses and detections both read them: selected once per EventCodes
+    return codes.derived("with_incident", lambda: codes.events.loc[~codes.equals("incident_id", ""), columns])
 
 
-def _task_stops(rows: pd.DataFrame) -> pd.DataFrame:
-    """Task state rows into a stop state among ``rows`` (rows that carry an incident id)."""
-    mask = (rows["entity"] == "task") & (rows["event"] == "state") & rows["to_state"].isin(STOP_STATES)
-    return rows[mask]
+def _task_stops(codes: EventCodes) -> pd.DataFrame:
+    """Task state rows into a stop state among the rows that carry an incident id (selected
+    once per EventCodes, as :func:`_with_incident`)."""
+    def select() -> pd.DataFrame:
+        rows = _with_incident(codes)
+        return rows[(rows["entity"] == "task") & (rows["event"] == "state") & rows["to_state"].isin(STOP_STATES)]
+
+    return codes.derived("incident_task_stops", select)
 
 
 def losses(events: pd.DataFrame, codes: EventCodes | None = None) -> pd.DataFrame:
     """Per (incident, service): ``tasks_lost`` (distinct tasks stopped), ``last_loss_s``."""
-    stops = _task_stops(_with_incident(_codes(events, codes)))
+    stops = _task_stops(_codes(events, codes))
     grouped = stops[stops["service"] != ""].groupby(["incident_id", "service"], sort=False)
     return grouped.agg(
         tasks_lost=("entity_id", "nunique"), last_loss_s=("time_s", "max")
@@ -134,8 +139,8 @@ def detections(events: pd.DataFrame, codes: EventCodes | None = None) -> pd.Seri
     That is the earliest of its task stop rows, its instances' INACTIVE rows, its agent
     DISCONNECTED rows and its task health rows to UNHEALTHY (all carrying the incident's id).
     """
-    rows = _with_incident(_codes(events, codes))
-    stops = _task_stops(rows)
+    codes = _codes(events, codes)
+    rows, stops = _with_incident(codes), _task_stops(codes)
     gone = rows[(rows["entity"] == "instance") & (rows["event"] == "state") & (rows["to_state"] == "INACTIVE")]
     agent = rows[(rows["event"] == AGENT_EVENT) & (rows["to_state"] == DISCONNECTED)]
     unhealthy = rows[(rows["event"] == "health") & (rows["to_state"] == "UNHEALTHY")]

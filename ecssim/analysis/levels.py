@@ -14,30 +14,97 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+try:  # optional (the ``parquet`` extra); pandas then backs its ``str`` dtype with pyarrow
+    import pyarrow as pa
+except ImportError:  # pragma: no cover - exercised only without the extra
+    pa = None
+
 from ecssim.analysis.groups import Groups
+
+
+class Labels:
+    """One name per row, stored as integer codes (>= 0) into ``names`` (an object array).
+
+    Selecting rows and grouping them by scope then moves integers: an object array of a long
+    run's million scope names costs a hash per row to factorize and a conversion per row to
+    become a ``str`` column.
+    """
+
+    __slots__ = ("codes", "names")
+
+    def __init__(self, codes: np.ndarray, names: np.ndarray) -> None:
+        self.codes = codes
+        self.names = names
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def take(self, rows: np.ndarray) -> Labels:
+        """The labels of ``rows`` (positions, a boolean mask or a slice)."""
+        return Labels(self.codes[rows], self.names)
+
+    def filled(self) -> np.ndarray:
+        """Per row, whether its name is not ``""``."""
+        return np.asarray(self.names != "", dtype=bool)[self.codes]
 
 
 class Deltas(NamedTuple):
     """Delta rows from one kind of log row, in log order.
 
-    ``scope`` is one name per row ("" for none) or a single name for every row; ``columns``
-    maps a level column to its int64 deltas (columns left out are 0 on these rows).
+    ``scope`` is one name per row ("" for none; an object array or :class:`Labels`) or a
+    single name for every row; ``columns`` maps a level column to its integer deltas (int8
+    or int64, summed as int64; columns left out are 0 on these rows).
     """
 
     seq: np.ndarray
     time_s: np.ndarray
-    scope: np.ndarray | str
+    scope: np.ndarray | Labels | str
     columns: dict[str, np.ndarray]
 
 
+def _labels(part: Deltas) -> Labels:
+    """The scope of ``part`` as :class:`Labels` (an object array is factorized)."""
+    if isinstance(part.scope, Labels):
+        return part.scope
+    if isinstance(part.scope, str):
+        return Labels(np.zeros(len(part.seq), dtype=np.intp), np.array([part.scope], dtype=object))
+    codes, uniques = pd.factorize(part.scope, use_na_sentinel=False)
+    return Labels(codes, np.asarray(uniques, dtype=object))
+
+
 def _scope_codes(parts: list[Deltas]) -> tuple[np.ndarray, np.ndarray]:
-    """Per row of the parts (concatenated), a scope code, and the scope names by code."""
+    """Per row of the parts (concatenated), a scope code, and the distinct scope names by code.
+
+    The codes number the names of the parts' vocabularies, not the rows: the order of the
+    scopes is arbitrary (the builders sort the rows by name afterwards).
+    """
     names = {part.scope for part in parts if isinstance(part.scope, str)}
     if len(names) == 1 and all(isinstance(part.scope, str) for part in parts):
         return np.zeros(sum(len(part.seq) for part in parts), dtype=np.intp), np.array(list(names), dtype=object)
-    scopes = [np.full(len(p.seq), p.scope, dtype=object) if isinstance(p.scope, str) else p.scope for p in parts]
-    codes, uniques = pd.factorize(np.concatenate(scopes))
-    return codes, np.asarray(uniques, dtype=object)
+    merged = _merged([_labels(part) for part in parts])
+    return merged.codes, merged.names
+
+
+def _merged(labels: list[Labels]) -> Labels:
+    """The labels one after the other, coded into one vocabulary of distinct names."""
+    # number the distinct names of all vocabularies (a few), then map each one's codes to them
+    distinct, uniques = pd.factorize(np.concatenate([label.names for label in labels]), use_na_sentinel=False)
+    codes, offset = [], 0
+    for label in labels:
+        codes.append(distinct[offset:offset + len(label.names)][label.codes])
+        offset += len(label.names)
+    return Labels(np.concatenate(codes), np.asarray(uniques, dtype=object))
+
+
+def _name_column(names: np.ndarray, codes: np.ndarray) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """``names[codes]`` as a ``str`` array, taken by pyarrow from the few distinct names (a
+    conversion per row otherwise); the object array itself without pyarrow or for non-str names."""
+    if pa is not None:
+        try:
+            return pd.array(pa.array(names, type=pa.large_string()).take(codes), dtype="str")
+        except (pa.ArrowException, TypeError, ValueError):
+            pass
+    return names[codes]
 
 
 def _grouped_order(seq: np.ndarray, codes: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -55,25 +122,32 @@ def _grouped_order(seq: np.ndarray, codes: np.ndarray, keep: np.ndarray) -> np.n
     return by_log
 
 
-def _matrix(parts: list[Deltas], order: np.ndarray, columns: list[str]) -> np.ndarray:
-    """The parts' deltas as one column-major int64 matrix whose rows follow ``order``."""
-    size = sum(len(part.seq) for part in parts)
-    target = np.full(size, -1, dtype=np.intp)
-    target[order] = np.arange(len(order))
-    matrix = np.zeros((len(order), len(columns)), dtype=np.int64, order="F")
-    offset = 0
-    for part in parts:
-        where = target[offset:offset + len(part.seq)]
-        kept = where >= 0
-        everything = bool(kept.all())
+def _totals_at(parts: list[Deltas], order: np.ndarray, columns: list[str], at: np.ndarray) -> np.ndarray:
+    """The running totals of the parts' deltas over the rows in ``order``, read after the
+    positions ``at`` of that order (-1: before its first row, all 0); int64, ``at`` x ``columns``.
+
+    Each part's columns are summed over that part's own rows only (the order of a part's rows
+    is its log order inside each scope) and read through how many of its rows come up to each
+    position: no matrix of every row by every column, most of them 0.
+    """
+    sizes = [len(part.seq) for part in parts]
+    starts = np.cumsum([0, *sizes[:-1]])
+    part_of = np.repeat(np.arange(len(parts), dtype=np.intp), sizes)[order]  # per position: its row's part
+    out = np.zeros((len(at), len(columns)), dtype=np.int64, order="F")
+    for number, part in enumerate(parts):
+        mine = part_of == number
+        rows = order[mine] - starts[number]  # the part's rows, in ``order``
+        # per position of ``at``: how many of the part's rows come up to it (0 at -1)
+        count = np.cumsum(mine)[at] if len(at) else np.zeros(0, dtype=np.intp)
+        count[at < 0] = 0
+        in_log_order = len(rows) == len(part.seq) and bool(np.all(rows[1:] > rows[:-1]))
         for name, values in part.columns.items():
-            column = matrix[:, columns.index(name)]
-            if everything:
-                column[where] = values
-            else:
-                column[where[kept]] = np.asarray(values)[kept]
-        offset += len(part.seq)
-    return matrix
+            values = np.asarray(values) if in_log_order else np.asarray(values)[rows]
+            sums = np.zeros(len(values) + 1, dtype=np.int64)  # sums[k]: the first k rows' total
+            np.cumsum(values, dtype=np.int64, out=sums[1:])
+            column = out[:, columns.index(name)]
+            column += sums[count]
+    return out
 
 
 def _last_per_instant(times: np.ndarray, codes: np.ndarray, groups: Groups) -> np.ndarray:
@@ -91,42 +165,71 @@ def _last_per_instant(times: np.ndarray, codes: np.ndarray, groups: Groups) -> n
     return last
 
 
-def _per_scope(totals: np.ndarray, starts: np.ndarray, last: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """The rows ``last`` of the running totals (rows in grouped order, scopes flagged by their
-    ``starts``) less, in each scope, the total just before the scope's first row; ``group``:
-    the scope number of each row of ``last``."""
-    levels = totals[last]
-    firsts = np.flatnonzero(starts)
-    # the kept rows are in grouped order too: each scope's rows are one slice of them
-    bounds = np.searchsorted(group, np.arange(len(firsts) + 1))
-    for scope in range(1, len(firsts)):
-        levels[bounds[scope]:bounds[scope + 1]] -= totals[firsts[scope] - 1]
-    return levels
+class Levels(NamedTuple):
+    """Step series as arrays: ``values`` (rows x level columns, int64) from ``time_s`` on, per
+    ``scope``."""
+
+    time_s: np.ndarray
+    scope: Labels
+    values: np.ndarray
 
 
-def step_levels(parts: list[Deltas], key: str, columns: list[str], *, scoped: bool = False) -> pd.DataFrame:
+def level_rows(parts: list[Deltas], columns: list[str], *, scoped: bool = False) -> Levels:
     """Cumulative levels per scope, collapsed to the last value per instant, changes only.
 
-    Returns ``time_s``, ``key`` (the scope name) and ``columns``; rows come scope by scope,
-    each in time order. ``scoped``: leave out the rows whose scope is "".
+    Rows come scope by scope, each in time order. ``scoped``: leave out the rows whose scope
+    is "".
     """
     codes, names = _scope_codes(parts)
     keep = np.asarray(names != "", dtype=bool)[codes] if scoped else np.ones(len(codes), dtype=bool)
     order = _grouped_order(np.concatenate([part.seq for part in parts]), codes, keep)
-    totals = _matrix(parts, order, columns)
     codes = codes[order]
     times = np.concatenate([part.time_s for part in parts])[order]
     groups = Groups(codes, order=np.arange(len(codes)))
-    last = _last_per_instant(times, codes, groups)
-    np.cumsum(totals, axis=0, out=totals)  # running totals over all scopes, in grouped order
+    last = np.flatnonzero(_last_per_instant(times, codes, groups))
+    firsts = np.flatnonzero(groups.starts)
+    # running totals over all scopes, in grouped order: at each kept row, and before each scope
+    totals = _totals_at(parts, order, columns, np.concatenate([last, firsts - 1]))
     group = (np.cumsum(groups.starts) - 1)[last]
-    levels = _per_scope(totals, groups.starts, last, group)
+    levels = totals[:len(last)]
+    if len(firsts) > 1:  # the scopes after the first start from the totals before them
+        levels = levels - totals[len(last):][group]
     instants = Groups(group, order=np.arange(len(levels)))
     changed = (levels != instants.previous(levels)).any(axis=1)
-    out = pd.DataFrame(levels[changed], columns=columns)
-    out.insert(0, key, names[codes[last][changed]])
-    out.insert(0, "time_s", times[last][changed])
-    return out
+    last = last[changed]
+    return Levels(times[last], Labels(codes[last], names), levels[changed])
+
+
+def step_levels(parts: list[Deltas], key: str, columns: list[str], *, scoped: bool = False) -> pd.DataFrame:
+    """:func:`level_rows` as a frame: ``time_s``, ``key`` (the scope name) and ``columns``."""
+    return levels_frame(level_rows(parts, columns, scoped=scoped), key, columns)
+
+
+def levels_frame(levels: Levels, key: str, columns: list[str], rows: np.ndarray | None = None) -> pd.DataFrame:
+    """``time_s``, ``key`` (the scope name) and ``columns`` of ``levels`` (its ``rows`` if given),
+    one frame built from the columns (inserting the leading ones into a frame copies its block)."""
+    rows = slice(None) if rows is None else rows
+    out = {"time_s": levels.time_s[rows], key: _name_column(levels.scope.names, levels.scope.codes[rows])}
+    values = levels.values[rows]
+    out |= {name: values[:, i] for i, name in enumerate(columns)}
+    return pd.DataFrame(out, copy=False)
+
+
+def ordered_levels(series: list[Levels], key: str, columns: list[str], first: str | None = None) -> pd.DataFrame:
+    """The series as one frame in :func:`order_rows` order, sorted as arrays (no frame built
+    twice and no string column sorted)."""
+    both = Levels(np.concatenate([one.time_s for one in series]), _merged([one.scope for one in series]),
+                  np.concatenate([one.values for one in series]))
+    names, codes = both.scope.names, both.scope.codes
+    used = np.zeros(len(names), dtype=bool)
+    used[codes] = True
+    if not all(isinstance(name, str) for name in names[used]):  # a missing name: as order_rows places it
+        return order_rows(levels_frame(both, key, columns), key, first)
+    name_rank = np.empty(len(names), dtype=np.int64)  # per code, its name's place in name order
+    name_rank[np.argsort(np.where(used, names, "").astype(str), kind="stable")] = np.arange(len(names))
+    rank = np.zeros(len(names), dtype=np.int64) if first is None else np.asarray(names != first, dtype=np.int64)
+    # as order_rows: by time, then ``first`` before the other names, then by name (stable)
+    return levels_frame(both, key, columns, np.lexsort((name_rank[codes], rank[codes], both.time_s)))
 
 
 def order_rows(df: pd.DataFrame, key: str, first: str | None = None) -> pd.DataFrame:

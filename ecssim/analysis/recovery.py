@@ -97,7 +97,8 @@ def _first_replacement(tasks: pd.DataFrame, rows: pd.DataFrame) -> tuple[np.ndar
     created at/after the fault."""
     started, created = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
     fault = rows["fault_time_s"].to_numpy()
-    service_tasks = tasks[tasks["service"] != ""].sort_values("created_at_s", kind="stable")
+    columns = ["service", "created_at_s", "started_at_s"]  # not the whole table: its strings are slow to copy
+    service_tasks = tasks.loc[tasks["service"] != "", columns].sort_values("created_at_s", kind="stable")
     for where, part in _per_service(rows, service_tasks, ["created_at_s", "started_at_s"]):
         at = part["created_at_s"]
         begun = np.where(np.isnan(part["started_at_s"]), np.inf, part["started_at_s"])
@@ -172,7 +173,7 @@ def _stall_reason(rows: pd.DataFrame, breaker: np.ndarray, throttled: np.ndarray
 
 def _failed_starts(tasks: pd.DataFrame) -> pd.DataFrame:
     """(time_s, service) of every service task that stopped without reaching RUNNING (TaskFailedToStart)."""
-    failed = tasks[tasks["stop_code"] == "TaskFailedToStart"]
+    failed = tasks.loc[tasks["stop_code"] == "TaskFailedToStart", ["stopped_at_s", "service"]]
     return pd.DataFrame({"time_s": failed["stopped_at_s"].to_numpy(dtype=float),
                          "service": failed["service"].to_numpy(dtype=object)})
 

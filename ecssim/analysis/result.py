@@ -25,12 +25,11 @@ from ecssim.analysis.capacity import capacity_table, resample_capacity, service_
 from ecssim.analysis.cost import cost_table
 from ecssim.analysis.demand import demand_table
 from ecssim.analysis.deployments import deployments_table
-from ecssim.analysis.eventcodes import EventCodes
 from ecssim.analysis.recovery import recovery_table
 from ecssim.analysis.schema import TABLE_NAMES, add_timestamps, parse_start_time
 from ecssim.analysis.summary import summarize
 from ecssim.analysis.tables import (
-    events_table,
+    events_and_codes,
     instances_table,
     placement_failures_table,
     service_events_table,
@@ -275,10 +274,9 @@ def build_result(
 def _tables(log: EventLog, *, scenario: dict, duration_s: float, measure_from_s: float) -> dict[str, pd.DataFrame]:
     """Every table of :data:`~ecssim.analysis.schema.TABLE_NAMES` from the log; the builders
     share one :class:`~ecssim.analysis.eventcodes.EventCodes` of the ``events`` table."""
-    events = events_table(log)
-    codes = EventCodes(events)
+    events, codes = events_and_codes(log)
     tasks = tasks_table(log, events, codes=codes)
-    instances = instances_table(log, events)
+    instances = instances_table(log, events, codes=codes)
     services = services_table(log)
     failures = placement_failures_table(log)
     counts = service_counts(events, codes=codes)

@@ -54,21 +54,35 @@ from ecssim.model.eventlog import (
     EventRows,
 )
 
+#: Event columns read dictionary-encoded: pyarrow numbers their few distinct values as it reads
+#: them, for about the price of reading them plain, and the builders ask for these codes anyway
+#: (:class:`~ecssim.analysis.eventcodes.EventCodes`), which would walk the column again.
+CODED_EVENT_COLUMNS = ("entity", "event", "to_state", "instance_id", "az", "service")
+
 
 def events_table(log: EventLog) -> pd.DataFrame:
     """Every row of the log, in order, with a leading ``seq`` (0, 1, ...) giving that order."""
+    return events_and_codes(log)[0]
+
+
+def events_and_codes(log: EventLog) -> tuple[pd.DataFrame, EventCodes]:
+    """:func:`events_table` and its :class:`~ecssim.analysis.eventcodes.EventCodes`, holding
+    the codes of :data:`CODED_EVENT_COLUMNS` made while reading them."""
     schema = SCHEMAS["events"]
     rows = log.events
     if not rows:
-        return frame([], schema)
+        events = frame([], schema)
+        return events, EventCodes(events)
     columns = {c: schema[c] for c in EVENT_COLUMNS}
-    events = None
+    events, known = None, {}
     if isinstance(rows, EventRows):  # stored flat: each column is one slice
-        events = _arrow_columns_frame([rows.column(k) for k in range(len(columns))], columns)
+        read = _arrow_columns_frame([rows.column(k) for k in range(len(columns))], columns, CODED_EVENT_COLUMNS)
+        if read is not None:
+            events, known = read
     if events is None:
         events = _records_frame(rows if isinstance(rows, list) else list(rows), columns)
     events.insert(0, "seq", np.arange(len(rows), dtype=np.int64))
-    return events
+    return events, EventCodes(events, known)
 
 
 def _records_frame(rows: list[tuple], schema: dict[str, str]) -> pd.DataFrame:
@@ -117,22 +131,37 @@ def _series(array, dtype: str) -> pd.Series | None:  # noqa: ANN001
     return pd.Series(array.to_numpy(zero_copy_only=False), dtype=dtype, copy=False)
 
 
-def _arrow_columns_frame(values: list[list], schema: dict[str, str]) -> pd.DataFrame | None:
-    """The columns ``values`` (one list per schema column) read by pyarrow, or None if pyarrow
-    is missing or a value does not fit its column's type exactly (as :func:`_arrow_frame`)."""
+def _arrow_columns_frame(
+    values: list[list], schema: dict[str, str], coded: tuple[str, ...] = ()
+) -> tuple[pd.DataFrame, dict[str, tuple[np.ndarray, pd.Index]]] | None:
+    """The columns ``values`` (one list per schema column) read by pyarrow, plus the codes of
+    the string columns ``coded`` (as ``pd.factorize`` gives them); None if pyarrow is missing or
+    a value does not fit its column's type exactly (as :func:`_arrow_frame`)."""
     if pa is None or any(dtype not in _ARROW_TYPES for dtype in schema.values()):
         return None
-    columns = {}
+    columns, codes = {}, {}
     for (name, dtype), column in zip(schema.items(), values, strict=True):
         try:
-            array = pa.array(column, type=getattr(pa, _ARROW_TYPES[dtype])())
+            if name in coded and dtype == "str":
+                encoded = pa.array(column, type=pa.dictionary(pa.int32(), pa.large_string()))
+                array = encoded.dictionary.take(encoded.indices)  # the plain column, decoded
+                codes[name] = _dictionary_codes(encoded)
+            else:
+                array = pa.array(column, type=getattr(pa, _ARROW_TYPES[dtype])())
         except (pa.ArrowException, TypeError, ValueError):
             return None
         series = _series(array, dtype)
         if series is None:
             return None
         columns[name] = series
-    return pd.DataFrame(columns, copy=False)
+    return pd.DataFrame(columns, copy=False), codes
+
+
+def _dictionary_codes(encoded) -> tuple[np.ndarray, pd.Index]:  # noqa: ANN001 - a pyarrow DictionaryArray
+    """``pd.factorize`` of a dictionary-encoded column: pyarrow numbers the values in order of
+    first appearance, as pandas does; a missing value is -1."""
+    numbers = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+    return numbers, pd.Index(pd.array(encoded.dictionary, dtype="str"))
 
 
 def _column_frame(rows: list[tuple], schema: dict[str, str]) -> pd.DataFrame:
@@ -199,22 +228,32 @@ class _TaskEvents:
         found = codes.positions_in("entity_id", pd.Index(task_ids))
         #: per event row: its task's row in the tasks table (-1 for rows of no known task)
         self.task = np.where(codes.equals("entity", "task"), found, -1)
+        self.known = self.task >= 0
         self.time_s = codes.number("time_s")
 
     def rows(self, mask: np.ndarray) -> np.ndarray:
-        """``self.task`` restricted to the rows of ``mask`` (-1 elsewhere)."""
-        return np.where(mask, self.task, -1)
+        """The positions of the rows of ``mask`` that belong to a known task, in log order."""
+        return np.flatnonzero(mask & self.known)
 
     def time(self, mask: np.ndarray, how: str) -> np.ndarray:
         """Per task, the earliest (``how="min"``) or latest (``"max"``) ``time_s`` of its rows of ``mask``."""
-        return smallest(self.rows(mask), self.time_s, self.size, largest=how == "max")
+        rows = self.rows(mask)
+        return smallest(self.task[rows], self.time_s[rows], self.size, largest=how == "max")
 
-    def label(self, mask: np.ndarray, column: str, *, last: bool = False) -> np.ndarray:
+    def label(self, mask: np.ndarray, column: str, *, last: bool = False) -> pd.api.extensions.ExtensionArray:
         """Per task, ``column`` on its first (or last) row of ``mask``; "" if it has none."""
-        row = first_rows(self.rows(mask), self.size, last=last)
-        if not len(self.codes):
-            return np.full(self.size, "", dtype=object)
-        return np.where(row >= 0, self.codes.values(column, np.clip(row, 0, None)), "")
+        rows = self.rows(mask)
+        first = first_rows(self.task[rows], self.size, last=last)  # positions in ``rows``, -1: none
+        return _strings_at(self.codes.events[column], np.append(rows, -1)[first])
+
+
+def _strings_at(column: pd.Series, rows: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """The ``str`` ``column`` at the positions ``rows`` ("" where a position is -1), taken as
+    strings: no Python object per value, as reading them into an object array would make."""
+    if not len(column):
+        return pd.array(np.full(len(rows), "", dtype=object), dtype="str")
+    taken = column.take(np.where(rows >= 0, rows, 0)).reset_index(drop=True)
+    return taken.where(rows >= 0, "").array
 
 
 def tasks_table(log: EventLog, events: pd.DataFrame | None = None, *, codes: EventCodes | None = None) -> pd.DataFrame:
@@ -248,18 +287,20 @@ def tasks_table(log: EventLog, events: pd.DataFrame | None = None, *, codes: Eve
     return conform(out, schema)
 
 
-def instances_table(log: EventLog, events: pd.DataFrame | None = None) -> pd.DataFrame:
+def instances_table(log: EventLog, events: pd.DataFrame | None = None, *, codes: EventCodes | None = None) -> pd.DataFrame:
     """One row per instance launched, plus when it registered and when/why it was terminated.
 
     ``registered_at_s`` is its first transition to ACTIVE (the agent registered);
     ``terminated_at_s``, ``termination_reason`` and ``incident_id`` come from its first
     transition to INACTIVE (NaN / "" while it is still alive at the end of the run).
+    ``codes``: :class:`~ecssim.analysis.eventcodes.EventCodes` of ``events`` when already made.
     """
     if events is None:
         events = events_table(log)
+    codes = codes if codes is not None else EventCodes(events)
     schema = SCHEMAS["instances"]
     base = frame(log.instances, {c: schema[c] for c in INSTANCE_COLUMNS})
-    state = events[(events["entity"] == "instance") & (events["event"] == "state")]
+    state = events[codes.equals("entity", "instance") & codes.equals("event", "state")]
     gone = state[state["to_state"] == "INACTIVE"]
     values = {
         "registered_at_s": _first(state[state["to_state"] == "ACTIVE"], "time_s", "min"),
