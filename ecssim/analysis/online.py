@@ -17,6 +17,9 @@ order): an incident's rows shrink to five numbers each once no later row can cha
 (:mod:`ecssim.analysis.online_recovery`); impairments while they are open. Nothing per
 finished task or per row.
 
+The cost and demand metrics have their own parts (:mod:`ecssim.analysis.online_cost`,
+:mod:`ecssim.analysis.online_demand`), fed from the same rows.
+
 Plug in with :meth:`OnlineSummary.sink`: an object with the ``EventLog`` attributes whose
 ``append`` feeds the summary (and ``len`` counts the rows, as ``Recorder.placement_failure``
 and ``Simulation.run_until`` need). It keeps no rows, so ``Simulation.step`` and ``result``
@@ -52,25 +55,15 @@ from typing import Any
 
 import numpy as np
 
-from ecssim.analysis.cost import (
-    _HOUR_S,
-    COST_METRIC_NAMES,
-    DEFAULT_MINIMUM_BILLED_S,
-    FARGATE_TASK,
-    INSTANCE,
-    _fargate_hourly,
-)
+from ecssim.analysis.cost import COST_METRIC_NAMES, INSTANCE
 from ecssim.analysis.demand import DEMAND_EVENT, RESOURCE_COLUMNS
 from ecssim.analysis.deployments import COMPLETED, FAILED, ROLLOUT_ENDS
 from ecssim.analysis.health import HEALTHY, UNHEALTHY
 from ecssim.analysis.incidents import CONNECTED, DISCONNECTED
+from ecssim.analysis.online_cost import OnlineCost
+from ecssim.analysis.online_demand import OnlineDemand
 from ecssim.analysis.online_recovery import SettledRecoveries, recovery_columns
-from ecssim.analysis.online_sums import (
-    CompensatedSum,
-    DemandWindow,
-    StepWindow,
-    mttr_statistics,
-)
+from ecssim.analysis.online_sums import StepWindow, mttr_statistics
 from ecssim.analysis.schema import (
     ACTIVATING,
     CONTROL_PLANE_FREE_STATES,
@@ -215,14 +208,8 @@ class OnlineSummary:
         """``prices``: the scenario's ``prices`` section in camelCase (as ``Result`` reads it from the
         resolved scenario); without it the cost metrics are NaN, as in ``summarize``."""
         self.start, self.end = check_window(measure_from_s, duration_s)
-        self.prices = prices or None
-        self.minimum_billed_s = (float(prices.get("minimumBilledSeconds", DEFAULT_MINIMUM_BILLED_S))
-                                 if prices else DEFAULT_MINIMUM_BILLED_S)
-        self.cost = {INSTANCE: CompensatedSum(), FARGATE_TASK: CompensatedSum()}  # window cost of the resources billed so far
-        self.running_s = CompensatedSum()  # task-seconds RUNNING in the window, intervals closed so far
-        self.running_reserved: dict[str, list[int]] = {}  # service -> [RUNNING tasks, their cpu, memory]
-        self.demand: dict[tuple[str, str], DemandWindow] = {}  # (resource, service) -> series
-        self.demand_touched: dict[str, None] = {}  # services whose RUNNING tasks changed this instant
+        self.cost = OnlineCost(self.start, self.end, prices)  # bills, and task-seconds RUNNING
+        self.demand = OnlineDemand(self.start, self.end)
         self.costs: dict[str, float] = {}  # the cost metrics, once the run is over
         self.row_counts = dict.fromkeys(
             ("events", "tasks", "instances", "services", "placement_failures", "service_events"), 0)
@@ -268,16 +255,15 @@ class OnlineSummary:
         """A ``TASK_COLUMNS`` row: the task was created."""
         self.row_counts["tasks"] += 1
         task = self.tasks[row[0]] = _Task(int(row[8]), int(row[9]), row[4])
-        if row[6] == "FARGATE" and self.prices:
-            task.hourly = _fargate_hourly(self.prices.get("fargate"), task.cpu / 1024, task.memory / 1024,
-                                          row[12] == "FARGATE_SPOT")
+        if row[6] == "FARGATE":
+            task.hourly = self.cost.fargate_hourly(task.cpu, task.memory, row[12] == "FARGATE_SPOT")
         if self._inside(row[11]):
             self.tally["tasks_created"] += 1
 
     def instance(self, row: tuple) -> None:
         """An ``INSTANCE_COLUMNS`` row: the instance was launched."""
         self.row_counts["instances"] += 1
-        self.instances[row[0]] = [int(row[5]), int(row[6]), False, row[7], self._instance_hourly(row[2], row[4])]
+        self.instances[row[0]] = [int(row[5]), int(row[6]), False, row[7], self.cost.instance_hourly(row[2], row[4])]
         if self._inside(row[7]):
             self.tally["instances_launched"] += 1
 
@@ -330,7 +316,7 @@ class OnlineSummary:
                 self._service(row[2])[0] = int(value) if value == value else 0
                 self.touched[row[2]] = None
             elif row[3] == DEMAND_EVENT and row[5] in RESOURCE_COLUMNS:
-                self._demand_row(row)
+                self.demand.row(row[5], row[2], row[14])
         elif entity == "deployment":
             self._deployment(row)
         elif entity == "fault":
@@ -465,17 +451,9 @@ class OnlineSummary:
         now = self.now
         was_running, running = task.status == RUNNING, to_state == RUNNING
         if was_running:
-            seconds = min(now, self.end) - max(task.running_since, self.start)
-            self.running_s.add(seconds if seconds > 0.0 else 0.0)
+            self.cost.running(task.running_since, now)
         if was_running != running and service:
-            sign = 1 if running else -1
-            reserved = self.running_reserved.get(service)
-            if reserved is None:
-                reserved = self.running_reserved[service] = [0, 0, 0]
-            reserved[0] += sign
-            reserved[1] += sign * task.cpu
-            reserved[2] += sign * task.memory
-            self.demand_touched[service] = None
+            self.demand.running(service, 1 if running else -1, task.cpu, task.memory)
         task.status = to_state
         if running:
             task.running_since = now
@@ -489,7 +467,7 @@ class OnlineSummary:
         elif to_state == STOPPED and not task.stopped:
             task.stopped = True
             if task.hourly is not None:
-                self._bill_fargate(task, now, ended=True)
+                self.cost.bill_fargate(task.hourly, task.pulled, task.pending, now, ended=True)
             if self.start <= now <= self.end:
                 self.tally["tasks_stopped"] += 1
                 if not task.started:
@@ -525,8 +503,8 @@ class OnlineSummary:
         if to_state == "INACTIVE":
             if row[13] != "" and self._inside(row[0]):
                 self.tally["instances_lost"] += 1
-            if self.prices:
-                self._bill(INSTANCE, info[4], info[3], row[0], ended=True)
+            if self.cost.prices:
+                self.cost.bill(INSTANCE, info[4], info[3], row[0], ended=True)
             del self.instances[instance_id]
             hits = self.host_hits.pop(instance_id, None)
             if hits:
@@ -609,80 +587,6 @@ class OnlineSummary:
         levels = self.service_levels.get(service)
         return levels is None or levels[1] >= levels[0]
 
-    # ------------------------------------------------------------------ cost and demand
-    def _instance_hourly(self, kind: str, market: str) -> float:
-        table = (self.prices or {}).get("instances") or {}
-        price = (table.get(kind) or {}).get("spot" if market == "spot" else "onDemand")
-        return NAN if price is None else float(price)
-
-    def _bill(self, resource: str, hourly: float, start: float, end: float, *, ended: bool) -> None:
-        """Add a resource's cost in the window, as ``cost_table`` bills it and ``cost_metrics`` clips it."""
-        length = max(end - start, 0.0)
-        billed = max(length, self.minimum_billed_s) if ended else length
-        seconds = start + billed - max(start, self.start)
-        self.cost[resource].add(hourly * (seconds if seconds > 0.0 else 0.0) / _HOUR_S)
-
-    def _bill_fargate(self, task: _Task, end: float, *, ended: bool) -> None:
-        start = task.pulled if task.pulled is not None else task.pending
-        if start is not None:  # stopped in PROVISIONING: never pulled, never billed
-            self._bill(FARGATE_TASK, task.hourly, start, end, ended=ended)
-
-    def _demand_row(self, row: tuple) -> None:
-        key = (row[5], row[2])
-        series = self.demand.get(key)
-        if series is None:
-            series = self.demand[key] = DemandWindow(self.start, self.end)
-        if row[14] == row[14]:  # a NaN value keeps the last demand (the table forward-fills it)
-            series.demand = float(row[14])
-        self.demand_touched[row[2]] = None
-
-    def _close_demand(self) -> None:
-        for service in self.demand_touched:
-            running, cpu, memory = self.running_reserved.get(service, (0, 0, 0))
-            for resource, capacity in (("cpu", cpu), ("memory", memory)):
-                series = self.demand.get((resource, service))
-                if series is None or series.demand is None:
-                    continue
-                levels = (series.demand, running, capacity)
-                if levels != series.emitted:
-                    served = min(series.demand, float(capacity))
-                    series.change(self.now, (series.demand, series.demand - served))
-                    series.emitted = levels
-        self.demand_touched.clear()
-
-    def _cost_metrics(self) -> dict[str, float]:
-        if not self.prices:
-            return dict.fromkeys(COST_METRIC_NAMES, NAN)
-        for info in self.instances.values():  # still running: billed to the end, no minimum
-            self._bill(INSTANCE, info[4], info[3], self.end, ended=False)
-        for task in self.tasks.values():
-            if task.hourly is not None and not task.stopped:
-                self._bill_fargate(task, self.end, ended=False)
-        instances, fargate = self.cost[INSTANCE].value(), self.cost[FARGATE_TASK].value()
-        total = instances + fargate
-        task_hours = self.running_s.value() / _HOUR_S
-        return {
-            "cost_usd": total,
-            "cost_instances_usd": instances,
-            "cost_fargate_usd": fargate,
-            "cost_per_task_hour_usd": total / task_hours if task_hours > 0 else NAN,
-        }
-
-    def _demand_metrics(self) -> dict[str, float]:
-        shares, longest = [], NAN
-        for resource in RESOURCE_COLUMNS:
-            offered = unserved = 0.0
-            for key in sorted(k for k in self.demand if k[0] == resource):
-                series = self.demand[key]
-                if series.emitted is None:
-                    continue  # no row in the demand table
-                offered += series.offered.value()
-                unserved += series.unserved.value()
-                longest = series.longest if math.isnan(longest) else max(longest, series.longest)
-            if offered > 0:
-                shares.append(100.0 * unserved / offered)
-        return {"demand_unserved_pct": max(shares) if shares else NAN, "demand_unserved_longest_s": longest}
-
     def _deployment(self, row: tuple) -> None:
         record = self.deployments.get(row[2])
         if record is None:
@@ -720,8 +624,8 @@ class OnlineSummary:
                         for row in back:
                             self._settle(row)
             self.touched.clear()
-        if self.demand_touched:
-            self._close_demand()
+        if self.demand.touched:
+            self.demand.close(self.now)
         if self.recheck:
             back = []
             for key, row in self.recheck.items():
@@ -742,14 +646,14 @@ class OnlineSummary:
             self.cluster.finish()
             for window in self.service_windows.values():
                 window.finish()
-            for series in self.demand.values():
-                if series.emitted is not None:
-                    series.finish()
+            self.demand.finish()
             for task in self.tasks.values():
                 if task.status == RUNNING:
-                    seconds = self.end - max(task.running_since, self.start)
-                    self.running_s.add(seconds if seconds > 0.0 else 0.0)
-            self.costs = self._cost_metrics()
+                    self.cost.running(task.running_since, self.end)
+            self.costs = self.cost.metrics(
+                ((info[4], info[3]) for info in self.instances.values()),
+                ((task.hourly, task.pulled, task.pending) for task in self.tasks.values()
+                 if task.hourly is not None and not task.stopped))
             self.finished = True
         tally, cluster = self.tally, self.cluster
         created, failures = tally["tasks_created"], tally["placement_failures"]
@@ -772,7 +676,7 @@ class OnlineSummary:
             **self._deployment_metrics(),
         }
         recovery, mttr = self._recovery_metrics()
-        out |= recovery | mttr | self.costs | self._demand_metrics()
+        out |= recovery | mttr | self.costs | self.demand.metrics()
         fixed = {name: out.pop(name) for name in ONLINE_METRIC_NAMES}
         return fixed | out
 
