@@ -30,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from ecssim.analysis.csv_writer import write_csv
 from ecssim.analysis.schema import SCHEMAS, timestamp_name
 
 PROVENANCE_FILE = "provenance.json"
@@ -161,7 +162,7 @@ def write_table(df: pd.DataFrame, folder: Path, name: str, fmt: str) -> str:
     """Write one table as ``<name>.<fmt>`` into ``folder``; return the file name."""
     file_name = f"{name}.{fmt}"
     if fmt == "csv":
-        df.to_csv(folder / file_name, index=False, lineterminator="\n", encoding="utf-8")
+        write_csv(df, folder / file_name)
     else:
         df.to_parquet(folder / file_name, index=False, engine="pyarrow")
     return file_name
