@@ -16,9 +16,12 @@ that saving holds one block of text, not the whole file). The fields are exactly
   integer with ``.0``, and the rest (tiny, huge, -0.0) are formatted by ``repr`` itself; NaN
   is empty.
 
+- timestamps (the wall-clock twins of the time columns) by pandas itself, one column at a
+  time: pandas picks a timestamp column's precision (seconds, milli-, micro-, nanoseconds)
+  per chunk of rows it writes, so they are formatted in the same chunks.
+
 Without pyarrow, for a single-column table (where ``csv`` quotes an empty field) or with a
-column of another kind, the table is written by ``to_csv``: the wall-clock timestamp
-columns, for one, whose precision pandas chooses per block of rows it writes.
+column of another kind, the table is written by ``to_csv``.
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ try:  # optional (the ``parquet`` extra)
     import pyarrow.compute as pc
 except ImportError:  # pragma: no cover - exercised only without the extra
     pa = None
+try:  # the cells per chunk of ``to_csv``, which decides how timestamps are formatted
+    from pandas.io.formats.csvs import _DEFAULT_CHUNKSIZE_CELLS as PANDAS_CHUNK_CELLS
+except ImportError:  # pragma: no cover - another pandas: its own to_csv writes timestamp tables
+    PANDAS_CHUNK_CELLS = None
 
 #: Rows formatted and written at a time (bounds the text held in memory while saving).
 BLOCK_ROWS = 200_000
@@ -61,23 +68,35 @@ _SPECIAL_BYTES = np.frombuffer(_QUOTED.encode("ascii"), dtype=np.uint8)
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
     """Write ``df`` to ``path`` as ``df.to_csv(path, index=False, lineterminator="\\n")`` would (UTF-8)."""
-    if pa is None or df.shape[1] < 2 or not all(_supported(df[name].dtype) for name in df.columns):
+    dtypes = [df[name].dtype for name in df.columns]
+    timestamps = any(_is_timestamp(dtype) for dtype in dtypes)
+    if (pa is None or df.shape[1] < 2 or not all(_is_timestamp(d) or str(d) in _PLAIN for d in dtypes)
+            or (timestamps and PANDAS_CHUNK_CELLS is None)):
         df.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
         return
+    # with timestamps, blocks are whole chunks of to_csv's (each chunk's precision is its own)
+    chunk = max(PANDAS_CHUNK_CELLS // df.shape[1], 1) if timestamps else None
+    block_rows = chunk * max(BLOCK_ROWS // chunk, 1) if chunk else BLOCK_ROWS
     header = df.iloc[:0].to_csv(index=False, lineterminator="\n").encode("utf-8")
     with open(path, "wb") as handle:
         handle.write(header)
-        for start in range(0, len(df), BLOCK_ROWS):
-            _write_rows(df.iloc[start:start + BLOCK_ROWS], handle)
+        for start in range(0, len(df), block_rows):
+            _write_rows(df.iloc[start:start + block_rows], handle, chunk)
 
 
-def _supported(dtype) -> bool:  # noqa: ANN001
-    return str(dtype) in ("str", "float64", "int64", "bool")
+#: The dtypes whose fields pyarrow formats (the timestamps are pandas').
+_PLAIN = ("str", "float64", "int64", "bool")
 
 
-def _write_rows(block: pd.DataFrame, handle) -> None:  # noqa: ANN001
-    """Format ``block``'s rows as CSV lines and write them (one buffer, no Python string per value)."""
-    fields = [_fields(block[name]) for name in block.columns]
+def _is_timestamp(dtype) -> bool:  # noqa: ANN001
+    return pd.api.types.is_datetime64_any_dtype(dtype)
+
+
+def _write_rows(block: pd.DataFrame, handle, chunk: int | None) -> None:  # noqa: ANN001
+    """Format ``block``'s rows as CSV lines and write them (one buffer, no Python string per value);
+    ``chunk``: the rows per chunk of ``to_csv`` of the whole table (the block starts a chunk)."""
+    fields = [_timestamp_fields(block[name], chunk) if _is_timestamp(block[name].dtype) else _fields(block[name])
+              for name in block.columns]
     comma, empty, newline = (pa.scalar(text, pa.large_string()) for text in (",", "", "\n"))
     lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*fields, comma), empty, newline)
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset:lines.offset + len(lines) + 1]
@@ -95,6 +114,13 @@ def _fields(column: pd.Series):  # noqa: ANN202 - a pyarrow large_string array
     if dtype == "int64":
         return pc.cast(pa.array(values), pa.large_string())
     return pa.array(np.where(values, "True", "False"), type=pa.large_string())  # bool
+
+
+def _timestamp_fields(column: pd.Series, chunk: int):  # noqa: ANN202
+    """pandas' own text of a timestamp column, chunk by chunk as ``to_csv`` of the table formats it."""
+    text = column.to_frame().to_csv(index=False, header=False, lineterminator="\n", chunksize=chunk)
+    # a one-column CSV quotes an empty field (a missing time): in a wider row it is empty
+    return pa.array(["" if line == '""' else line for line in text.split("\n")[:-1]], type=pa.large_string())
 
 
 def _string_fields(column: pd.Series):  # noqa: ANN202

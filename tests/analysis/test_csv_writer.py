@@ -55,16 +55,30 @@ def test_rows_written_block_by_block_are_the_same_file(tmp_path, monkeypatch: py
     assert _written(df.iloc[:0], tmp_path) == _pandas_bytes(df.iloc[:0])  # the header alone
 
 
-@pytest.mark.parametrize("case", ["one column", "timestamps", "without pyarrow"])
+@pytest.mark.parametrize("case", ["one column", "without pyarrow"])
 def test_the_other_cases_are_left_to_pandas(case: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
     df = _edge_frame()
     if case == "one column":  # csv quotes a lone empty field: pandas decides
         df = df[["text"]]
-    elif case == "timestamps":  # pandas picks their precision per block of rows it writes
-        df["at"] = pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta(np.arange(len(df)) * 0.5, unit="s")
     else:
         monkeypatch.setattr(csv_writer, "pa", None)
     assert _written(df, tmp_path) == _pandas_bytes(df)
+
+
+@pytest.mark.parametrize("block_rows", [10, 200_000])
+def test_timestamps_keep_the_precision_pandas_gives_each_chunk(block_rows: int, tmp_path,  # noqa: ANN001
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(csv_writer, "BLOCK_ROWS", block_rows)
+    chunk = csv_writer.PANDAS_CHUNK_CELLS // 3  # rows per chunk of to_csv for three columns
+    seconds = np.arange(2 * chunk + 50, dtype=np.float64)
+    seconds[chunk + 7] += 0.25  # the second chunk needs milliseconds, the others whole seconds
+    seconds[2 * chunk + 3] += 1e-6  # the third, microseconds
+    at = pd.Series(pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta(seconds, unit="s"))
+    at[5] = pd.NaT
+    df = pd.DataFrame({"time_s": seconds, "time": at, "what": pd.array(["x"] * len(seconds), dtype="str")})
+    written = _written(df, tmp_path)
+    assert written == _pandas_bytes(df)
+    assert b"00:00:01+00:00" in written and b".250+00:00" in written and b".000001+00:00" in written
 
 
 @settings(max_examples=150, deadline=None)
