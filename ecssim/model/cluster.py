@@ -144,7 +144,8 @@ class Cluster:
     def _take(self, slot: int, cpu: int, memory: int) -> None:
         """Take ``cpu`` units and ``memory`` MiB off ``slot``'s free amounts (negative: give back)."""
         view = self.view
-        new_cpu, new_memory = int(view.cpu_free[slot]) - cpu, int(view.memory_free[slot]) - memory
+        # .item(): a Python int at once (no numpy scalar to convert), twice per task
+        new_cpu, new_memory = view.cpu_free.item(slot) - cpu, view.memory_free.item(slot) - memory
         view.cpu_free[slot] = new_cpu
         view.memory_free[slot] = new_memory
         if self.index.orders:
@@ -174,7 +175,8 @@ class Cluster:
             per_attribute = view.spread_totals.get(group)
             if per_attribute:
                 for attribute, totals in per_attribute.items():
-                    totals[view.attributes[attribute][0][slot] + 1] += change
+                    bucket = view.attributes[attribute][0].item(slot) + 1  # Python ints: no numpy scalars
+                    totals[bucket] = totals.item(bucket) + change
 
     def set_connected(self, slot: int, connected: bool) -> None:
         """The agent's connection (``agentConnected``): nothing is placed where it is false."""
@@ -271,15 +273,17 @@ class Cluster:
         if counts is None:
             counts = np.zeros(self._capacity, dtype=np.int32)
             view.group_counts[task.group] = counts
-        counts[slot] += 1
-        view.running_tasks_count[slot] += 1
+        counts[slot] = counts.item(slot) + 1  # .item(): a Python int, no numpy scalar made
+        running = view.running_tasks_count
+        running[slot] = running.item(slot) + 1
         self._spread_change(task.group, slot, 1)
 
     def release_desired(self, slot: int, task) -> None:  # noqa: ANN001
         """The task's desired status became STOPPED: it no longer counts for its group."""
         view = self.view
-        view.group_counts[task.group][slot] -= 1
-        view.running_tasks_count[slot] -= 1
+        counts, running = view.group_counts[task.group], view.running_tasks_count
+        counts[slot] = counts.item(slot) - 1
+        running[slot] = running.item(slot) - 1
         self._spread_change(task.group, slot, -1)
 
     def release(self, slot: int, task) -> None:  # noqa: ANN001

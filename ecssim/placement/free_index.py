@@ -39,24 +39,31 @@ MAX_BUCKETS = 16
 class FreeOrder:
     """The slots that are ACTIVE, connected and have at least ``threshold`` of the other resource
     free, sorted by their free amount of ``field`` as keys ``free << SLOT_BITS | slot``: one list
-    per bucket of ``attribute`` (its value's code + 1, 0 = missing), or one list (bucket 0)."""
+    per bucket of ``attribute`` (its value's code + 1, 0 = missing), or one list (bucket 0).
 
-    __slots__ = ("field", "threshold", "attribute", "lists", "key_of", "slots")
+    ``key_of`` and ``list_of`` give each slot's key and its bucket's list (None: not in the
+    order). They are lists indexed by slot, not dicts of tuples: moving a slot, twice per task,
+    then builds no tuple and reads two list items (a tenth faster, measured within a run).
+    """
+
+    __slots__ = ("field", "threshold", "attribute", "lists", "key_of", "list_of", "slots")
 
     def __init__(self, field: str, threshold: int, attribute: str | None, view: ClusterView) -> None:
         self.field = field
         self.threshold = threshold
         self.attribute = attribute
         self.lists: dict[int, list[int]] = {}
-        self.key_of: dict[int, tuple[int, int]] = {}  # slot -> (bucket, key)
+        self.key_of: list[int | None] = [None] * view.n
+        self.list_of: list[list[int] | None] = [None] * view.n
         for slot in range(view.n):
             state = self._state(slot, view)
             if state is not None:
-                self.key_of[slot] = state
-                self.lists.setdefault(state[0], []).append(state[1])
+                keys = self.lists.setdefault(state[0], [])
+                keys.append(state[1])
+                self.key_of[slot], self.list_of[slot] = state[1], keys
         for keys in self.lists.values():
             keys.sort()
-        self.slots = sorted(self.key_of)  # the same slots in slot order (random placements)
+        self.slots = [slot for slot, state in enumerate(self.key_of) if state is not None]  # slot order
 
     def _bucket(self, slot: int, view: ClusterView) -> int:
         entry = view.attributes.get(self.attribute) if self.attribute is not None else None
@@ -73,20 +80,26 @@ class FreeOrder:
 
     def put(self, slot: int, new: tuple[int, int] | None) -> None:
         """Move ``slot`` to ``new`` (bucket, key), or out of the order (``None``)."""
-        old = self.key_of.get(slot)
-        if new == old:
-            return
-        if old is None:
+        key_of, list_of = self.key_of, self.list_of
+        if slot >= len(key_of):
+            key_of.extend([None] * (slot + 1 - len(key_of)))
+            list_of.extend([None] * (slot + 1 - len(list_of)))
+        old_key, old_keys = key_of[slot], list_of[slot]
+        if old_keys is None:
+            if new is None:
+                return
             insort(self.slots, slot)
         else:
-            keys = self.lists[old[0]]
-            del keys[bisect_left(keys, old[1])]
+            if new is not None and new[1] == old_key and self.lists.get(new[0]) is old_keys:
+                return  # same bucket, same key
+            del old_keys[bisect_left(old_keys, old_key)]
         if new is None:
-            del self.key_of[slot]
+            key_of[slot] = list_of[slot] = None
             del self.slots[bisect_left(self.slots, slot)]
         else:
-            insort(self.lists.setdefault(new[0], []), new[1])
-            self.key_of[slot] = new
+            keys = self.lists.setdefault(new[0], [])
+            insort(keys, new[1])
+            key_of[slot], list_of[slot] = new[1], keys
 
     def refresh(self, slot: int, view: ClusterView) -> None:
         """Put ``slot`` where its current state says (in or out, bucket, free amount)."""
@@ -135,7 +148,8 @@ class FreeIndex:
         live = None
         for order in self.orders:
             free, other = (memory, cpu) if order.field == "memory" else (cpu, memory)
-            old = order.key_of.get(slot)
+            key_of = order.key_of
+            old = key_of[slot] if slot < len(key_of) else None
             if other < order.threshold:
                 if old is not None:
                     order.put(slot, None)
@@ -145,12 +159,12 @@ class FreeIndex:
                     live = bool(view.active[slot]) and bool(view.connected[slot])
                 if live:
                     order.put(slot, (order._bucket(slot, view), (free << SLOT_BITS) | slot))
-            elif old[1] >> SLOT_BITS != free:  # put() inlined: same bucket, new place
-                keys = order.lists[old[0]]
-                del keys[bisect_left(keys, old[1])]
+            elif old >> SLOT_BITS != free:  # put() inlined: same bucket, new place
+                keys = order.list_of[slot]
+                del keys[bisect_left(keys, old)]
                 key = (free << SLOT_BITS) | slot
                 insort(keys, key)
-                order.key_of[slot] = (old[0], key)
+                key_of[slot] = key
 
 
 #: strategies -> (spread attribute or None, binpack field or "random"), or None when not for the index.
