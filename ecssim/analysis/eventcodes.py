@@ -16,11 +16,7 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
-try:  # optional (the ``parquet`` extra); pandas then backs its ``str`` dtype with pyarrow
-    import pyarrow as pa
-    import pyarrow.compute as pc
-except ImportError:  # pragma: no cover - exercised only without the extra
-    pa = None
+from ecssim.analysis.lookup import index_positions
 
 T = TypeVar("T")
 
@@ -110,7 +106,7 @@ class EventCodes:
             if seen is index or (len(seen) == len(index) and seen.equals(index)):
                 return found
         self.codes(column)
-        found = np.append(_positions(index, self._codes[column][1]), -1)
+        found = np.append(index_positions(index, self._codes[column][1]), -1)
         known.append((index, found))
         return found
 
@@ -124,14 +120,6 @@ class EventCodes:
     def rows(self, where: np.ndarray) -> CodedRows:
         """The rows where ``where`` holds, in table order."""
         return CodedRows(self, np.flatnonzero(where))
-
-
-def _positions(index: pd.Index, values: pd.Index) -> np.ndarray:
-    """``index.get_indexer(values)`` (``index`` unique), by pyarrow's hash lookup when both hold
-    strings: about twice as fast on a long run's hundred thousand task ids."""
-    if pa is None or index.dtype != "str" or values.dtype != "str" or not index.is_unique:
-        return index.get_indexer(values)
-    return pc.index_in(pa.array(values), value_set=pa.array(index)).fill_null(-1).to_numpy().astype(np.intp)
 
 
 class CodedRows:
