@@ -47,10 +47,16 @@ def cleanup(client: docker.DockerClient, run_id: str | None = None) -> list[str]
     A container that vanished meanwhile (removed by its run), or whose removal is already in
     progress (the engine answers 409 Conflict), is skipped silently.
     """
+    return _remove(client, run_id)[0]
+
+
+def _remove(client: docker.DockerClient, run_id: str | None) -> tuple[list[str], list[str]]:
+    """:func:`cleanup`'s work: the ids removed, and those the engine answered 409 Conflict for
+    (a removal in progress, or a container in the middle of a state change), still there."""
     from .engine import docker_sdk
 
     errors = docker_sdk().errors
-    removed = []
+    removed, conflicted = [], []
     for container in managed_containers(client, run_id):
         try:
             container.remove(force=True)
@@ -58,10 +64,11 @@ def cleanup(client: docker.DockerClient, run_id: str | None = None) -> list[str]
             continue
         except errors.APIError as error:
             if error.status_code == CONFLICT:
+                conflicted.append(container.id)
                 continue
             raise
         removed.append(container.id)
-    return removed
+    return removed, conflicted
 
 
 @contextmanager
@@ -93,7 +100,9 @@ def cleaning_up(client: docker.DockerClient, run_id: str) -> Iterator[str]:
     however it ends; yields ``run_id``.
 
     In the main thread, SIGTERM raises ``SystemExit(143)`` inside the block (so the clean-up
-    runs), and SIGINT/SIGTERM are deferred while the containers are being removed.
+    runs), and SIGINT/SIGTERM are deferred while the containers are being removed. A
+    container the engine would not remove at once (409 Conflict: in the middle of a kill or
+    of another removal) is asked again until it is gone, within :data:`SETTLE_WINDOW_S`.
     """
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if in_main else None
@@ -106,16 +115,17 @@ def cleaning_up(client: docker.DockerClient, run_id: str) -> Iterator[str]:
     finally:
         try:
             with _signals_deferred():
-                cleanup(client, run_id)
-                if cut_short:
+                conflicted = _remove(client, run_id)[1]
+                if cut_short or conflicted:
                     _settle(client, run_id)
         finally:
             if in_main:
                 signal.signal(signal.SIGTERM, previous)
 
 
-#: After an interrupted block, how long to keep looking for a container whose create call was
-#: cut short on the client's side but still completes in the engine, and how often.
+#: After an interrupted block (or a removal refused with 409), how long to keep looking for a
+#: container whose create call was cut short on the client's side but still completes in the
+#: engine, or which the engine would not remove at once, and how often.
 SETTLE_WINDOW_S = 3.0
 SETTLE_POLL_S = 0.25
 
@@ -124,10 +134,12 @@ def _settle(client: docker.DockerClient, run_id: str) -> None:
     """Remove the run's containers until two listings in a row find none (at most ``SETTLE_WINDOW_S``).
 
     Ctrl-C during a create call stops the client, not the engine: the container may appear
-    after the first clean-up listed the run's containers.
+    after the first clean-up listed the run's containers. A container whose removal the
+    engine refused with 409 Conflict is still listed, so it is asked again.
     """
     deadline = time.monotonic() + SETTLE_WINDOW_S
     quiet = 0
     while quiet < 2 and time.monotonic() < deadline:
         time.sleep(SETTLE_POLL_S)
-        quiet = quiet + 1 if not cleanup(client, run_id) else 0
+        removed, conflicted = _remove(client, run_id)
+        quiet = 0 if removed or conflicted else quiet + 1
