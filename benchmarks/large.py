@@ -9,7 +9,12 @@ memory (max RSS) is its own:
 - in the same process, right after, the pinned bare-SimPy baseline (bare_simpy_baseline.py,
   a copy of ../shared/benchmarks/bare_simpy_baseline.py) with the same number of task lifecycles
   and instances, and the ratio of ecssim's timed part to it.
-Then the exponent of a least-squares fit of log(time) on log(lifecycles) over the scales.
+Then the exponent of a least-squares fit of log(time) on log(lifecycles) over the scales. The
+repeats run in rounds (each round every scale once) so that a machine slowing down for a
+while weighs on every scale alike; each run also reports its CPU time and the machine's
+steal time (from /proc/stat: time the virtual machine's CPUs waited for the host), and the
+exponent of CPU time is printed beside the one of wall time, since on a shared machine wall
+time swings by a third from one minute to the next.
 With ``--summary-only``, the runs keep only the summary (``ecssim run --summary-only``) and the
 benchmark prints their peak memory at each ``--days`` (7 and 28 by default) instead.
 
@@ -25,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import resource
 import statistics
@@ -46,6 +52,8 @@ def one_run(scale: float, days: float, seed: int, write_csv: bool, summary_only:
     import ecssim
 
     data = scenario_dict(scale, days)
+    steal_before = _steal_s()
+    cpu_started = time.process_time()
     started = time.perf_counter()
     scenario = ecssim.load_scenario_dict(data, source=f"large.yaml (scale {scale:g}, {days:g} days)")
     loaded = time.perf_counter()
@@ -63,6 +71,8 @@ def one_run(scale: float, days: float, seed: int, write_csv: bool, summary_only:
         events = int(len(result.events))
         instances = int(len(result.instances))
     tabled = time.perf_counter()
+    cpu_s = time.process_time() - cpu_started
+    steal_s = _steal_s() - steal_before
     csv_s = math.nan
     if write_csv and not summary_only:
         with tempfile.TemporaryDirectory() as tmp:
@@ -75,10 +85,19 @@ def one_run(scale: float, days: float, seed: int, write_csv: bool, summary_only:
     return {
         "scale": scale, "days": days,
         "load_s": loaded - started, "simulate_s": simulated - loaded, "tables_s": tabled - simulated,
-        "timed_s": tabled - started, "csv_s": csv_s,
+        "timed_s": tabled - started, "timed_cpu_s": cpu_s, "steal_s": steal_s, "csv_s": csv_s,
         "lifecycles": lifecycles, "events": events, "instances": instances, "fleet": fleet,
         "max_rss_mib": rss, "baseline_s": baseline, "ratio": (tabled - started) / baseline,
     }
+
+
+def _steal_s() -> float:
+    """The machine's steal time so far, all CPUs together, in seconds (NaN where unknown)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return math.nan
 
 
 def _child(scale: float, days: float, seed: int, write_csv: bool, summary_only: bool) -> dict:
@@ -101,7 +120,7 @@ def fitted_exponent(lifecycles: list[float], seconds: list[float]) -> float:
 
 
 def _machine() -> str:
-    cpus = len(__import__("os").sched_getaffinity(0))
+    cpus = len(os.sched_getaffinity(0))
     model = ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -139,9 +158,11 @@ def main() -> None:
                   f"{timed:.1f} s, {statistics.median(r['lifecycles'] for r in runs):,.0f} task lifecycles "
                   f"({args.repeats} runs, median)")
         return
+    rounds = [[_child(scale, days[0], args.seed, not args.no_csv, False) for scale in scales]
+              for _ in range(args.repeats)]
     medians = []
-    for scale in scales:
-        runs = [_child(scale, days[0], args.seed, not args.no_csv, False) for _ in range(args.repeats)]
+    for position, scale in enumerate(scales):
+        runs = [round_[position] for round_ in rounds]
         med = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
         medians.append(med)
         print(f"scale {scale:g} ({med['fleet']:,.0f} instances, {days[0]:g} days), {args.repeats} runs (median):")
@@ -150,15 +171,19 @@ def main() -> None:
         print(f"  timed (load + simulate + tables): {med['timed_s']:.1f} s  [load {med['load_s']:.1f}, "
               f"simulate {med['simulate_s']:.1f}, tables {med['tables_s']:.1f}]; CSV writing (separate) "
               f"{med['csv_s']:.1f} s")
+        print(f"  CPU time of the timed part {med['timed_cpu_s']:.1f} s; the machine's steal time meanwhile "
+              f"{med['steal_s']:.1f} s")
         print(f"  peak memory (max RSS): {med['max_rss_mib']:,.0f} MiB")
         print(f"  bare SimPy, same lifecycles and instances: {med['baseline_s']:.2f} s; "
               f"ratio {med['ratio']:.2f} (target <= 4)")
         timed = ", ".join(f"{r['timed_s']:.1f}" for r in runs)
         print(f"  all timed runs: {timed} s")
     if len(medians) > 1:
-        exponent = fitted_exponent([m["lifecycles"] for m in medians], [m["timed_s"] for m in medians])
-        print(f"growth: time ~ lifecycles^{exponent:.2f} over scales {args.scales} (target <= 1.1)")
-
+        lifecycles = [m["lifecycles"] for m in medians]
+        exponent = fitted_exponent(lifecycles, [m["timed_s"] for m in medians])
+        cpu_exponent = fitted_exponent(lifecycles, [m["timed_cpu_s"] for m in medians])
+        print(f"growth: time ~ lifecycles^{exponent:.2f} over scales {args.scales} (target <= 1.1); "
+              f"CPU time ~ lifecycles^{cpu_exponent:.2f}")
 
 if __name__ == "__main__":
     main()
