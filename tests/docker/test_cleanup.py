@@ -87,3 +87,47 @@ def test_interrupted_calibration_leaves_no_container(engine, image, tmp_path: Pa
     assert "Traceback" not in stderr
     assert _calibration_containers(engine) == []
     assert not out.exists()
+
+
+class _Response:
+    status_code = 409
+    reason = "Conflict"
+
+
+class _Refusing:
+    """A container whose engine answers 409 Conflict to its first ``refusals`` removals."""
+
+    def __init__(self, engine: _FakeEngine, name: str, run_id: str, refusals: int) -> None:
+        self.id, self.engine, self.refusals = name, engine, refusals
+        self.labels = container_labels(run_id, kind="task")
+
+    def remove(self, force: bool = False) -> None:
+        import docker
+
+        if self.refusals:
+            self.refusals -= 1
+            raise docker.errors.APIError("removal of container is already in progress", response=_Response())
+        self.engine.alive.remove(self)
+
+
+class _FakeEngine:
+    """Just what cleanup uses of a client: ``containers.list``."""
+
+    def __init__(self) -> None:
+        self.alive: list[_Refusing] = []
+        self.containers = self
+
+    def list(self, all: bool = False, filters: dict | None = None, ignore_removed: bool = False) -> list:  # noqa: A002, ARG002
+        return list(self.alive)
+
+
+def test_a_container_refused_with_409_is_asked_again_until_gone() -> None:
+    pytest.importorskip("docker")
+    engine, run = _FakeEngine(), new_run_id("test")
+    engine.alive += [_Refusing(engine, "c-0", run, refusals=2), _Refusing(engine, "c-1", run, refusals=0)]
+    assert cleanup(engine, run) == ["c-1"]  # a lone pass skips the refused one, as before
+    assert [c.id for c in engine.alive] == ["c-0"]
+    engine.alive[0].refusals = 2
+    with cleaning_up(engine, run):
+        pass
+    assert engine.alive == []  # the block's clean-up kept asking within the settle window
