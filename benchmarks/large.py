@@ -185,5 +185,6 @@ def main() -> None:
         print(f"growth: time ~ lifecycles^{exponent:.2f} over scales {args.scales} (target <= 1.1); "
               f"CPU time ~ lifecycles^{cpu_exponent:.2f}")
 
+
 if __name__ == "__main__":
     main()

@@ -13,8 +13,9 @@ crashes (20 replications, about 100 crashes), which must be narrower than the bo
   crashes come in two pairs about 10 s apart, and on an engine starting a container in
   0.3 s (15 simulated seconds at 0.02) the pairs' starts sometimes overlapped and sometimes
   not, so the real recoveries swung between the two ends of the prediction (measured here:
-  one start alone 0.26-0.31 s, four at once 0.67 s, 2 of 3 CI runs failing).
-- Misses allowed: the most that a perfect model exceeds in fewer than 1 % of runs (each real
+  one start alone 0.26-0.42 s as calibrations minutes apart measured it, four at once
+  0.67 s; 2 of 3 CI runs failed).
+- Misses allowed: the fewest that a perfect model exceeds in under 1 % of runs (each real
   value falls outside a 95 % interval 5 % of the time): 2 of 4 to 6 crashes.
 - The same real values are then judged against the *uncalibrated* simulation (the default
   2 s container start): most must fall outside, which shows that the check can fail.
