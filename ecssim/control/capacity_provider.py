@@ -149,7 +149,9 @@ class CapacityProviderRuntime:
 
     def _busy(self, slot: int) -> bool:
         """The instance runs a non-daemon task (one not yet STOPPED): managed termination protection holds it."""
-        return any(t.service is None or t.service.kind != "DAEMON" for t in self.plane.agents[slot].tasks.values())
+        # A task just recorded STOPPED is still in the agent's dict while the listeners hear of it.
+        return any(t.state != STOPPED and (t.service is None or t.service.kind != "DAEMON")
+                   for t in self.plane.agents[slot].tasks.values())
 
     def measure(self) -> tuple[int, int, float, list[int]]:
         """(N, M, CapacityProviderReservation, the empty instances out of warm-up) now."""
@@ -226,11 +228,17 @@ class CapacityProviderRuntime:
             self.drain_deadline[slot] = self.env.now + self.settings.managed_draining_timeout
             self.plane.drain_listeners[slot] = self._drained
             call_later(self.env, self.settings.managed_draining_timeout, self._overdue, slot)
-            self._drained(slot)
+            self._terminate_if_drained(slot)
             return
         self.world.ec2.terminate(slot, reason)
 
     def _drained(self, slot: int) -> None:
+        """A task on a scaled-in DRAINING instance STOPPED: terminate the instance if no non-daemon
+        task is left, just after this stop (the agent lets go of the task once its row is written)."""
+        if slot in self.drain_deadline and not self._busy(slot):
+            self.env.timeout(0).callbacks.append(lambda _event: self._terminate_if_drained(slot))
+
+    def _terminate_if_drained(self, slot: int) -> None:
         """Terminate a scaled-in DRAINING instance once no non-daemon task is left on it."""
         if slot in self.drain_deadline and not self._busy(slot):
             self._terminate_drained(slot)

@@ -184,6 +184,8 @@ class SimulatedAgent:
 
     # ------------------------------------------------------------------ lifecycle
     def _lifecycle(self, task: Task):
+        if not self.alive:  # the host died between the placement and this process's first step
+            return
         env, rec, timing, rng = self.env, self.rec, self.timing, self.rng
         containers_started = False
         failed = False

@@ -154,6 +154,28 @@ def test_managed_draining_drains_before_terminating():
     assert rows.to_state.tolist()[-2:] == ["DRAINING", "INACTIVE"]
 
 
+def test_a_drained_instance_is_terminated_when_its_last_task_stops_not_at_the_timeout():
+    # Without termination protection a busy instance is scaled in: managed draining stops its
+    # tasks, and the instance is terminated as soon as the last one is STOPPED (ecs-reference
+    # 6), long before managedDrainingTimeout (1 h here).
+    data = {"actions": [{"type": "updateService", "at": "10m", "service": "web", "desiredCount": 1}],
+            "cluster": {"fleets": [{"name": "asg", "instanceType": "m5.large", "count": 3, "minSize": 0,
+                                    "maxSize": 10, "availabilityZones": ["us-east-1a"], "launchDelay": 60}]}}
+    timing = {"clusterAutoScaling": {"provisioningTimeout": "1h", "managedDrainingTimeout": "1h"}}
+    result = ecssim.simulate(scenario(count=3, desired=5, warmStart=True, timing=timing, **data), seed=1)
+    e = result.events
+    states = e[(e.entity == "instance") & (e.event == "state")]
+    drains = states[states.to_state == "DRAINING"].set_index("instance_id").time_s
+    stops = e[(e.entity == "task") & (e.event == "state") & (e.to_state == "STOPPED")]
+    busy = 0
+    for instance, drain_began in drains.items():
+        gone = states[(states.instance_id == instance) & (states.to_state == "INACTIVE")].time_s.tolist()
+        last_stop = stops[stops.instance_id == instance].time_s.max()
+        busy += bool(last_stop > drain_began)
+        assert gone == [max(drain_began, last_stop)]  # not an hour after the drain began
+    assert busy  # some instance still ran a task when its drain began
+
+
 def test_without_managed_scaling_a_task_that_does_not_fit_fails_at_once():
     result = ecssim.simulate(scenario(count=1, desired=3, warmStart=True, scaling={"status": "DISABLED"},
                                       duration="10m"), seed=1)
