@@ -59,9 +59,11 @@ def test_cycles_made_in_the_run_are_still_collected():
 def test_objects_someone_froze_stay_frozen():
     gc.freeze()
     try:
-        frozen = gc.get_freeze_count()
+        assert gc.get_freeze_count() > 0
         with fewer_collections():
             pass
-        assert gc.get_freeze_count() == frozen
+        # unfreeze() would empty the permanent generation; its exact count may still drop a
+        # little, as reference counting frees some frozen objects meanwhile
+        assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
