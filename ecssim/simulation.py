@@ -10,6 +10,7 @@ from .analysis.online import OnlineSummary
 from .analysis.summary_result import SummaryOnlyResult
 from .gc_tuning import fewer_collections
 from .model import invariants
+from .model.compaction import SlotCompactor
 from .model.eventlog import EventLog
 from .model.task import STARTING_STATES, STOPPING_STATES
 from .model.world import AgentFactory, World
@@ -26,7 +27,8 @@ class Simulation:
 
     def __init__(self, scenario: Scenario, seed: int = 0, replication: int = 0, *,
                  env: simpy.Environment | None = None, agent_factory: AgentFactory | None = None,
-                 check_invariants: bool | None = None, summary_only: bool = False) -> None:
+                 check_invariants: bool | None = None, summary_only: bool = False,
+                 compact_slots: bool | None = None) -> None:
         """``env`` and ``agent_factory``: see :class:`~ecssim.model.world.World` (real time, other agents).
 
         ``check_invariants``: check the run's invariants after every step (see
@@ -35,6 +37,9 @@ class Simulation:
         (memory flat in simulated time; :meth:`result` gives a
         :class:`~ecssim.analysis.summary_result.SummaryOnlyResult`). The invariant checker reads
         the rows back, so it is off in this mode (asking for both is an error).
+        ``compact_slots``: give back the slots of INACTIVE instances as the run goes (see
+        :mod:`ecssim.model.compaction`; the same rows, but :meth:`cluster_state` and the invariant
+        checker no longer see those instances; None: in summary-only runs only).
         """
         self.scenario = scenario
         self.seed = int(seed)
@@ -54,8 +59,13 @@ class Simulation:
         self._cursor = 0  # rows of the event log already handed out by step()/run_until()
         self.checker: invariants.InvariantChecker | None = None
         if invariants.resolve(check_invariants):
+            if compact_slots:
+                raise ValueError("the invariant checker follows every instance ever launched by its slot, "
+                                 "so it cannot run with compact_slots")
             self.checker = invariants.InvariantChecker(self.world)
             self.checker.check()  # what the world's build recorded (warm starts)
+        elif compact_slots or (compact_slots is None and summary_only):
+            self.world.plane.compactor = SlotCompactor(self.world)
 
     @property
     def now(self) -> float:

@@ -227,7 +227,7 @@ class CapacityProviderRuntime:
         if self.draining and self.plane.drain_instance(slot, reason):
             self.drain_deadline[slot] = self.env.now + self.settings.managed_draining_timeout
             self.plane.drain_listeners[slot] = self._drained
-            call_later(self.env, self.settings.managed_draining_timeout, self._overdue, slot)
+            call_later(self.env, self.settings.managed_draining_timeout, self._overdue, self.world.cluster.infos[slot])
             self._terminate_if_drained(slot)
             return
         self.world.ec2.terminate(slot, reason)
@@ -236,7 +236,8 @@ class CapacityProviderRuntime:
         """A task on a scaled-in DRAINING instance STOPPED: terminate the instance if no non-daemon
         task is left, just after this stop (the agent lets go of the task once its row is written)."""
         if slot in self.drain_deadline and not self._busy(slot):
-            self.env.timeout(0).callbacks.append(lambda _event: self._terminate_if_drained(slot))
+            info = self.world.cluster.infos[slot]  # its slot may be renumbered meanwhile (model.compaction)
+            self.env.timeout(0).callbacks.append(lambda _event: self._terminate_if_drained(info.slot))
 
     def _terminate_if_drained(self, slot: int) -> None:
         """Terminate a scaled-in DRAINING instance once no non-daemon task is left on it."""
@@ -248,9 +249,13 @@ class CapacityProviderRuntime:
         self.plane.drain_listeners.pop(slot, None)
         self.world.ec2.terminate(slot, f"Capacity provider {self.name} scaled in (instance drained)")
 
-    def _overdue(self, slot: int) -> None:
-        if slot in self.drain_deadline:
-            self._terminate_drained(slot)
+    def _overdue(self, info) -> None:  # noqa: ANN001
+        if info.slot in self.drain_deadline:  # -1 once the instance's slot was dropped (model.compaction)
+            self._terminate_drained(info.slot)
+
+    def remap_slots(self, new_of) -> None:  # noqa: ANN001
+        """The cluster dropped slots and renumbered the others (``model.compaction``): follow suit."""
+        self.drain_deadline = {int(new_of[s]): at for s, at in self.drain_deadline.items() if new_of[s] >= 0}
 
     # ------------------------------------------------------------------ rows
     def _row(self, kind: str, value: float) -> None:

@@ -80,6 +80,12 @@ class DaemonScheduler(ServiceScheduler):
         self.by_slot[slot] = task
         return task
 
+    def remap_slots(self, new_of) -> None:  # noqa: ANN001
+        """The cluster dropped slots and renumbered the others (``model.compaction``): follow suit."""
+        self.by_slot = {int(new_of[s]): task for s, task in self.by_slot.items() if new_of[s] >= 0}
+        self.held = {int(new_of[s]) for s in self.held if new_of[s] >= 0}
+        self.retry_at = {int(new_of[s]): at for s, at in self.retry_at.items() if new_of[s] >= 0}
+
     # ------------------------------------------------------------------ instance news
     def instance_registered(self, slot: int) -> None:
         """A new instance: place the daemon now, before REPLICA services react."""

@@ -84,6 +84,7 @@ class ControlPlane:
         self.waiting_count = 0  # tasks in PROVISIONING without an instance, cluster-wide (6.4)
         self.waiting_requests: dict[str, tuple] = {}  # waiting task id -> (strategies, constraints, rng)
         self.drain_listeners: dict[int, object] = {}  # slot -> called with the slot when one of its tasks STOPPED
+        self.compactor = None  # told of every instance that goes INACTIVE (model.compaction.SlotCompactor)
         self.running_listeners: list = []  # called with every task that reaches RUNNING (Fargate Spot faults)
         self.fargate_agents: list = []  # one FargateAgent per Fargate AZ (see ecssim.model.fargate)
         self.fargate_counts: dict[tuple[str, int], int] = {}  # (task group, Fargate AZ index) -> live tasks
@@ -281,6 +282,23 @@ class ControlPlane:
         self.agents[slot].terminate(host_terminated_reason(info.id), incident)
         for daemon in self.daemons():
             daemon.instance_gone(slot)
+        if self.compactor is not None:
+            self.compactor.instance_gone()
+
+    def remap_slots(self, new_of) -> None:  # noqa: ANN001
+        """The cluster dropped slots and renumbered the others (``model.compaction``): follow suit."""
+        kept = []
+        for slot, agent in enumerate(self.agents):
+            new = int(new_of[slot])
+            agent.slot = new
+            if new >= 0:
+                kept.append(agent)
+                for task in agent.tasks.values():
+                    task.slot = new
+        self.agents[:] = kept
+        self.draining_slots = {int(new_of[s]) for s in self.draining_slots if new_of[s] >= 0}
+        self.drain_listeners = {int(new_of[s]): listener for s, listener in self.drain_listeners.items()
+                                if new_of[s] >= 0}
 
     def drain_instance(self, slot: int, reason: str, incident: str = "") -> bool:
         """UpdateContainerInstancesState DRAINING (ecs-reference 5.3); False unless the instance was ACTIVE.

@@ -26,6 +26,7 @@ only, so a replacement never shifts the draws of the instances that already exis
 from __future__ import annotations
 
 from ..scenario.catalog import builtin_attributes, instance_type, registered_resources, task_eni_limit
+from .cluster import InstanceInfo
 from .timers import call_later
 
 #: The attribute that keeps a capacity provider's tasks on its instances (see control.capacity_provider).
@@ -50,8 +51,10 @@ class AutoScalingGroup:
         self.slots: list[int] = []  # every instance it launched, in launch order
         self._live_in = dict.fromkeys(fleet.availability_zones, 0)  # live (not terminated) instances per AZ
         self._live_slots: dict[str, dict[int, None]] = {}  # AZ -> its live instances, in launch order
-        self.pending: list[tuple[int, str]] = []  # (lost slot, incident) waiting for an AZ that accepts instances
-        self.rebalance_victims: dict[int, str] = {}  # launched slot -> AZ to terminate an instance in once it registers
+        self.pending: list[tuple[str, str]] = []  # (lost instance id, incident) waiting for an AZ that accepts instances
+        #: launched instance -> AZ to terminate an instance in once it registers (InstanceInfo keys:
+        #: an entry outlives its instance when it is lost while registering, and slots get renumbered)
+        self.rebalance_victims: dict[InstanceInfo, str] = {}
         self.retiring: set[int] = set()  # slots terminated by AZ rebalancing (not replaced)
         self.rng = world.streams.get("asg", fleet.name)
         self.desired: int = fleet.count  # DesiredCapacity (managed scaling changes it)
@@ -101,16 +104,16 @@ class AutoScalingGroup:
             world.plane.instance_registered(slot)
         else:
             delay = self.launch_delay.sample(agent_rng)
-            world.env.process(self._register_later(slot, delay))
+            world.env.process(self._register_later(info, agent, delay))
         return slot
 
-    def _register_later(self, slot: int, delay: float):
+    def _register_later(self, info: InstanceInfo, agent, delay: float):  # noqa: ANN001
+        """The instance registers after ``delay`` (it holds the instance, not its slot: slots get renumbered)."""
         world = self.world
         yield world.env.timeout(delay)
-        info = world.cluster.infos[slot]
-        if world.plane.agents[slot].alive and info.az not in world.refusing_azs:
-            world.plane.instance_registered(slot)
-            victim_az = self.rebalance_victims.pop(slot, None)
+        if agent.alive and info.az not in world.refusing_azs:
+            world.plane.instance_registered(info.slot)
+            victim_az = self.rebalance_victims.pop(info, None)
             if victim_az is not None:
                 self._retire_one(victim_az)
 
@@ -123,17 +126,17 @@ class AutoScalingGroup:
         if not self.fleet.replace_lost_instances or slot in self.retiring or slot in self.scaling_in:
             return
         delay = self.world.scenario.timing.asg_replacement_delay.sample(self.rng)
-        call_later(self.world.env, delay, self._replace, slot, incident)
+        call_later(self.world.env, delay, self._replace, self.world.cluster.infos[slot].id, incident)
 
-    def _replace(self, lost: int, incident: str) -> None:
+    def _replace(self, lost: str, incident: str) -> None:
         az = self._pick_az()
         if az is None:
             self.pending.append((lost, incident))  # no AZ accepts instances: wait for one (retry_pending)
             return
         self._launch(az, reason=self._reason(lost), incident=incident)
 
-    def _reason(self, lost: int) -> str:
-        return f"Auto Scaling group {self.name} replaces {self.world.cluster.infos[lost].id}"
+    def _reason(self, lost: str) -> str:
+        return f"Auto Scaling group {self.name} replaces {lost}"
 
     def retry_pending(self) -> None:
         """An AZ accepts instances again: launch the replacements that were waiting."""
@@ -162,6 +165,17 @@ class AutoScalingGroup:
         self._live_in[az] -= 1
         del self._live_slots[az][slot]
         self.launched_at.pop(slot, None)
+
+    def remap_slots(self, new_of) -> None:  # noqa: ANN001
+        """The cluster dropped slots and renumbered the others (``model.compaction``): follow suit."""
+        def kept(slots):  # noqa: ANN001, ANN202
+            return [int(new_of[s]) for s in slots if new_of[s] >= 0]
+
+        self.slots = kept(self.slots)
+        self._live_slots = {az: dict.fromkeys(kept(slots)) for az, slots in self._live_slots.items()}
+        self.launched_at = {int(new_of[s]): at for s, at in self.launched_at.items() if new_of[s] >= 0}
+        self.retiring = set(kept(self.retiring))
+        self.scaling_in = set(kept(self.scaling_in))
 
     # ------------------------------------------------------------------ desired capacity
     def in_service(self) -> list[int]:
@@ -210,8 +224,8 @@ class AutoScalingGroup:
         if not self.fleet.az_rebalance:
             return
         live = self._live_per_az()
-        for slot, victim_az in self.rebalance_victims.items():  # launches already on their way
-            live[self.world.cluster.infos[slot].az] -= 1
+        for info, victim_az in self.rebalance_victims.items():  # launches already on their way
+            live[info.az] -= 1
             live[victim_az] -= 1
         while live:
             low = min(live, key=live.__getitem__)
@@ -219,7 +233,7 @@ class AutoScalingGroup:
             if live[high] - live[low] <= 1:
                 return
             slot = self._launch(low, reason=f"Auto Scaling group {self.name} rebalances its Availability Zones")
-            self.rebalance_victims[slot] = high
+            self.rebalance_victims[self.world.cluster.infos[slot]] = high
             live[low] += 1
             live[high] -= 1
 

@@ -84,6 +84,7 @@ class Cluster:
         self.view.spread_totals = {}  # kept up to date below (reserve, release_desired, active flips)
         self.view.index = self.index = FreeIndex()  # kept up to date below (_take, status and connection changes)
         self._capacity = capacity
+        self.launched = 0  # instances ever added: their ids count up, whatever slot they take
         #: Bumped whenever an instance's status or attributes change (what eligibility depends on),
         #: so callers can cache per-membership answers such as a service's eligible AZs.
         self.membership_version = 0
@@ -103,7 +104,8 @@ class Cluster:
         slot = view.n
         if slot >= self._capacity:
             self._grow(max(self._capacity + 64, self._capacity * 5 // 4))
-        instance_id = f"i-{slot + 1:017x}"
+        self.launched += 1
+        instance_id = f"i-{self.launched:017x}"
         info = InstanceInfo(slot, instance_id, fleet, instance_type, az, market, dict(attributes), stream_key)
         self.infos.append(info)
         view.instance_ids.append(instance_id)
@@ -252,6 +254,49 @@ class Cluster:
         for name, (codes, values) in list(view.attributes.items()):
             view.attributes[name] = (grown(codes, -1), values)
         self._capacity = capacity
+
+    def compact(self, keep: np.ndarray) -> np.ndarray:
+        """Drop the slots where ``keep`` (one bool per slot in use) is False and renumber the others
+        downwards in order; returns each old slot's new number (-1: dropped).
+
+        For instances that are gone for good (INACTIVE, no task): keeping their slots would make
+        every per-slot array, every task group's among them, grow with the instances ever launched.
+        The order of the kept slots, and so every placement tie-break, is unchanged. The arrays
+        keep their capacity; the freed tail gets the values of an empty slot again.
+        """
+        view = self.view
+        n = view.n
+        keep = np.asarray(keep, dtype=bool)[:n]
+        kept = int(keep.sum())
+        new_of = np.full(n, -1, dtype=np.int64)
+        new_of[keep] = np.arange(kept)
+
+        def squeeze(array: np.ndarray, fill) -> None:  # noqa: ANN001
+            array[:kept] = array[:n][keep]
+            array[kept:n] = fill
+
+        for name in _INT_ARRAYS + ("reserved_port_count", "running_tasks_count"):
+            squeeze(getattr(view, name), 0)
+        squeeze(view.active, False)
+        squeeze(view.connected, False)
+        squeeze(view.registered_at_s, math.nan)
+        for masks in (view.tcp_ports_used, view.udp_ports_used):
+            for mask in masks.values():
+                squeeze(mask, False)
+        for counts in view.group_counts.values():
+            squeeze(counts, 0)
+        for codes, _values in view.attributes.values():
+            squeeze(codes, -1)
+        kept_slots = np.flatnonzero(keep).tolist()
+        view.instance_ids[:] = [view.instance_ids[s] for s in kept_slots]
+        view.agent_versions[:] = [view.agent_versions[s] for s in kept_slots]
+        for info in self.infos:
+            info.slot = int(new_of[info.slot])  # -1 for the dropped ones: holders check before use
+        self.infos[:] = [self.infos[s] for s in kept_slots]
+        view.n = kept
+        self.membership_version += 1
+        self.index.rebuild(view)
+        return new_of
 
     # ------------------------------------------------------------------ control-plane ledger
     def reserve(self, slot: int, task) -> None:  # noqa: ANN001

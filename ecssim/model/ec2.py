@@ -43,8 +43,8 @@ class Ec2:
         delay = self.timing.instance_loss_detection_delay.sample(agent.rng)
         if delay <= 0.0:
             self.plane.terminate_instance(slot, reason, incident)
-        else:
-            call_later(self.env, delay, self.plane.terminate_instance, slot, reason, incident)
+        else:  # the instance, not its slot: slots get renumbered meanwhile (model.compaction)
+            call_later(self.env, delay, self._ecs_learns, self.world.cluster.infos[slot], reason, incident)
         self.world.asgs[self.world.cluster.infos[slot].fleet].instance_terminated(slot, incident)
 
     # ------------------------------------------------------------------ impairment
@@ -56,9 +56,23 @@ class Ec2:
         agent.die()
         self.plane.host_failed(slot, incident)
         timeout = self.timing.agent_heartbeat_timeout.sample(agent.rng)  # a dead host draws nothing else
-        call_later(self.env, timeout, self.plane.agent_connection, slot, False, HEARTBEAT_TIMEOUT, incident)
+        info = self.world.cluster.infos[slot]  # not the slot: slots get renumbered meanwhile (model.compaction)
+        call_later(self.env, timeout, self._heartbeat_missed, info, incident)
         if terminate_after is not None:
-            call_later(self.env, terminate_after, self.terminate, slot, reason, incident)
+            call_later(self.env, terminate_after, self._terminate_impaired, info, reason, incident)
+
+    def _ecs_learns(self, info, reason: str, incident: str) -> None:  # noqa: ANN001
+        """The detection delay after a termination ended: ECS marks the instance INACTIVE."""
+        self.plane.terminate_instance(info.slot, reason, incident)  # only this makes it INACTIVE: slot >= 0
+
+    def _heartbeat_missed(self, info, incident: str) -> None:  # noqa: ANN001
+        """ECS misses the impaired host's heartbeats: its agent shows disconnected."""
+        if info.slot >= 0:  # -1: INACTIVE and its slot dropped meanwhile, nothing to show
+            self.plane.agent_connection(info.slot, False, HEARTBEAT_TIMEOUT, incident)
+
+    def _terminate_impaired(self, info, reason: str, incident: str) -> None:  # noqa: ANN001
+        if info.slot >= 0:  # -1: terminated otherwise and its slot dropped meanwhile
+            self.terminate(info.slot, reason, incident)
 
     # ------------------------------------------------------------------ agent connection
     def disconnect(self, slot: int, incident: str) -> bool:

@@ -252,12 +252,14 @@ class FailureClock:
             return
         rng = world.streams.fresh("fault", f"{self.name}/{info.stream_key}")  # an instance registers once
         timer = world.env.timeout(self.distribution.sample(rng))
-        timer.callbacks.append(lambda _event: self._fail(slot))
+        timer.callbacks.append(lambda _event: self._fail(info))  # the instance: slots get renumbered
 
-    def _fail(self, slot: int) -> None:
+    def _fail(self, info) -> None:  # noqa: ANN001
         world = self.world
+        slot = info.slot
+        if slot < 0:  # INACTIVE and its slot dropped meanwhile (model.compaction)
+            return
         agent = world.plane.agents[slot]
-        info = world.cluster.infos[slot]
         if agent.terminated or info.status == INACTIVE or (self.fault.mode == "impaired" and not agent.alive):
             return
         incident = world.plane.new_incident()
@@ -296,14 +298,14 @@ def _agent_disconnect(world, fault: AgentDisconnect, name: str, rng, at: float):
         info = world.cluster.infos[slot]
         plane.rec.fault(incident, "fault", "agent_disconnect", name, instance_id=info.id, az=info.az)
         if world.ec2.disconnect(slot, incident):
-            cut.append((slot, incident))
+            cut.append((info, incident))  # the instance, not its slot: slots get renumbered meanwhile
     if fault.duration is None or not cut:
         return
     yield env.timeout(fault.duration)
-    for slot, incident in cut:
-        info = world.cluster.infos[slot]
+    for info, incident in cut:
         plane.rec.fault(incident, "fault_end", "agent_disconnect", name, instance_id=info.id, az=info.az)
-        world.ec2.reconnect(slot, incident)
+        if info.slot >= 0:  # -1: INACTIVE and its slot dropped meanwhile, nothing to reconnect
+            world.ec2.reconnect(info.slot, incident)
 
 
 def _spot_interruption(world, fault: SpotInterruption, name: str, rng, at: float):  # noqa: ANN001
@@ -317,7 +319,8 @@ def _spot_interruption(world, fault: SpotInterruption, name: str, rng, at: float
         plane.rec.fault(incident, "fault", "spot_interruption", name, instance_id=info.id, az=info.az)
         if world.asgs[info.fleet].fleet.spot_instance_draining:
             plane.drain_instance(slot, f"Spot instance interruption notice (fault {name})", incident)
-        noticed.append((slot, incident))
+        noticed.append((info, incident))  # the instance, not its slot: slots get renumbered meanwhile
     yield env.timeout(world.scenario.timing.spot_interruption_notice)
-    for slot, incident in noticed:
-        world.ec2.terminate(slot, f"Spot instance interrupted (fault {name})", incident)
+    for info, incident in noticed:
+        if info.slot >= 0:  # -1: terminated otherwise and its slot dropped meanwhile
+            world.ec2.terminate(info.slot, f"Spot instance interrupted (fault {name})", incident)

@@ -217,7 +217,9 @@ class InvariantChecker:
 
     @staticmethod
     def _slot_of(instance_id: str) -> int:
-        return int(instance_id[2:], 16) - 1  # i-<slot + 1 in hex> (Cluster.add_instance)
+        # i-<launch number in hex> (Cluster.add_instance): slot + 1, as no slot is ever dropped
+        # while the checker runs (Simulation refuses it with compact_slots)
+        return int(instance_id[2:], 16) - 1
 
     def _book(self, slot: int) -> _Slot:
         books = self._slots.get(slot)

@@ -36,6 +36,12 @@ class Recorder:
         self.fargate_azs: list[str] = []  # Fargate AZ of slot -2, -3, ...
 
     # ------------------------------------------------------------------ tasks
+    def remap_slots(self, new_of) -> None:  # noqa: ANN001
+        """The cluster dropped slots and renumbered the others (``model.compaction``): follow suit."""
+        kept = [slot for slot in range(len(self.instance_ids)) if new_of[slot] >= 0]
+        self.instance_ids[:] = [self.instance_ids[s] for s in kept]
+        self.instance_azs[:] = [self.instance_azs[s] for s in kept]
+
     def where(self, slot: int) -> tuple[str, str]:
         """(instance id, AZ) of a task's row: empty while it waits for capacity (slot -1); no
         instance, only the AZ, on Fargate (slots -2, -3, ...)."""

@@ -134,6 +134,12 @@ class FreeIndex:
             self._exact[(field, threshold, attribute)] = best
         return best
 
+    def rebuild(self, view: ClusterView) -> None:
+        """Build every order again from ``view`` (its slots were renumbered), keeping which orders exist."""
+        rebuilt = {id(order): FreeOrder(order.field, order.threshold, order.attribute, view) for order in self.orders}
+        self.orders = [rebuilt[id(order)] for order in self.orders]
+        self._exact = {key: rebuilt[id(order)] for key, order in self._exact.items()}
+
     def refresh(self, slot: int, view: ClusterView) -> None:
         """``slot``'s status, connection or attributes changed."""
         for order in self.orders:

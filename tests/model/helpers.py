@@ -8,7 +8,7 @@ import pandas as pd
 
 import ecssim
 
-#: Instance ids of the first instances of a run (slot + 1 in 17 hex digits).
+#: Instance ids of the first instances of a run (launch number in 17 hex digits).
 I1, I2, I3 = "i-00000000000000001", "i-00000000000000002", "i-00000000000000003"
 
 #: Constant latencies: no image pull, 2 s container start, 3 s container stop, instant
