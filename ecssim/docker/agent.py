@@ -288,6 +288,9 @@ class DockerAgent(SimulatedAgent):
             self.run.kill_quietly([c for containers in self.containers.values() for c in containers])
         super().terminate(reason_for, incident)
 
+    def _let_go(self, task: Task) -> None:
+        """Keep the task's process: it waits on the engine's report, and tidies up after it."""
+
     # ------------------------------------------------------------------ the container steps
     def _pull(self, task: Task):
         """Images are local (the task definition's, or the stand-in): nothing to wait for."""

@@ -8,6 +8,7 @@ would differ; ``every_way_out`` has an instance leave or be held in every way mo
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 from pathlib import Path
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 
 import ecssim
+from ecssim.model.agent import SimulatedAgent
 from ecssim.model.cluster import INACTIVE
 from ecssim.model.compaction import SlotCompactor, compact
 from ecssim.scenario import load_scenario_dict
@@ -107,3 +109,23 @@ def test_summary_only_runs_compact_by_default_and_full_runs_do_not():
     assert ecssim.Simulation(scenario, seed=1, check_invariants=False).world.plane.compactor is None
     with pytest.raises(ValueError, match="compact_slots"):
         ecssim.Simulation(scenario, seed=1, check_invariants=True, compact_slots=True)
+
+
+def test_a_terminated_host_and_its_running_tasks_are_freed_at_once():
+    # Its tasks' processes would wait for their run timers (a crash due in days here) before
+    # ending; the agent lets go of them at termination, so the compacted host is garbage now.
+    data = {
+        "duration": "1h", "warmStart": True,
+        "cluster": {"fleets": [{"name": "main", "instanceType": "m5.large", "count": 2,
+                                "availabilityZones": ["us-east-1a"]}]},
+        "taskDefinitions": [{"family": "web", "containerDefinitions": [
+            {"name": "web", "image": "web", "cpu": 256, "memory": 512}]}],
+        "services": [{"serviceName": "web", "taskDefinition": "web", "desiredCount": 4}],
+        "faults": [{"type": "taskCrash", "service": "web", "meanTimeToCrash": "30d"}],
+        "actions": [{"type": "terminateInstance", "name": "kill", "at": "10m", "select": {"count": 1}}],
+    }
+    sim = _run(load_scenario_dict(data), 1, compacting=True, summary_only=True)
+    assert sim.world.plane.compactor.compactions == 1
+    gc.collect()
+    dropped = [agent for agent in gc.get_objects() if isinstance(agent, SimulatedAgent) and agent.slot == -1]
+    assert dropped == []
