@@ -16,7 +16,8 @@ steal time (from /proc/stat: time the virtual machine's CPUs waited for the host
 exponent of CPU time is printed beside the one of wall time, since on a shared machine wall
 time swings by a third from one minute to the next.
 With ``--summary-only``, the runs keep only the summary (``ecssim run --summary-only``) and the
-benchmark prints their peak memory at each ``--days`` (7 and 28 by default) instead.
+benchmark prints their peak memory at each ``--days`` (7 and 28 by default) instead, and the
+memory in use (resident, not peak) at the end of every simulated week of the run.
 
 Targets (issue 10, 2-core machine): full scale under 30 s and 3 GiB; ratio <= 4; exponent <= 1.1;
 summary-only memory flat from 7 to 28 days.
@@ -59,8 +60,13 @@ def one_run(scale: float, days: float, seed: int, write_csv: bool, summary_only:
     loaded = time.perf_counter()
     # the invariant checker off whatever ECSSIM_CHECK_INVARIANTS says: it is not what is timed
     sim = ecssim.Simulation(scenario, seed=seed, summary_only=summary_only, check_invariants=False)
+    weekly: list[float] = []
+    if summary_only:
+        sim.env.process(_weekly_rss(sim.env, weekly))  # no rows: the summary is the same
     sim.run_until()
     simulated = time.perf_counter()
+    if summary_only and (not weekly or days % 7):
+        weekly.append(_rss_now_mib())  # the run's end (a timer due at the very end does not fire)
     result = sim.result()
     if summary_only:
         summary = result.summary()
@@ -88,7 +94,22 @@ def one_run(scale: float, days: float, seed: int, write_csv: bool, summary_only:
         "timed_s": tabled - started, "timed_cpu_s": cpu_s, "steal_s": steal_s, "csv_s": csv_s,
         "lifecycles": lifecycles, "events": events, "instances": instances, "fleet": fleet,
         "max_rss_mib": rss, "baseline_s": baseline, "ratio": (tabled - started) / baseline,
+        "weekly_rss_mib": weekly,
     }
+
+
+def _weekly_rss(env, samples: list[float]):  # noqa: ANN001, ANN202
+    """A SimPy process: the resident memory (MiB) at the end of every simulated week."""
+    while True:
+        yield env.timeout(7 * 86400.0 - 1e-6)  # just before: the run's own end is then a week's too
+        samples.append(_rss_now_mib())
+        yield env.timeout(1e-6)
+
+
+def _rss_now_mib() -> float:
+    """The resident memory of this process now (MiB; max RSS is the peak instead)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def _steal_s() -> float:
@@ -157,6 +178,8 @@ def main() -> None:
             print(f"summary-only, scale {scale:g}, {d:g} simulated days: peak memory {rss:,.0f} MiB, "
                   f"{timed:.1f} s, {statistics.median(r['lifecycles'] for r in runs):,.0f} task lifecycles "
                   f"({args.repeats} runs, median)")
+            weeks = ", ".join(f"{v:,.0f}" for v in runs[0]["weekly_rss_mib"])
+            print(f"  memory in use at the end of each simulated week, and of the run (first run): {weeks} MiB")
         return
     rounds = [[_child(scale, days[0], args.seed, not args.no_csv, False) for scale in scales]
               for _ in range(args.repeats)]
