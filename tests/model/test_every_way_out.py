@@ -18,7 +18,7 @@ import pytest
 import ecssim
 from ecssim.scenario import load_scenario_dict
 
-from .every_way_out import EVERY_WAY_OUT
+from .every_way_out import EVERY_WAY_OUT, deployments_under_churn
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
@@ -78,3 +78,10 @@ def test_every_invariant_holds_in_random_variants(seed: int):
     sim = ecssim.Simulation(load_scenario_dict(variant(seed)), seed=seed, check_invariants=True)
     sim.run_until()
     assert len(sim.result().tasks) > 0
+
+
+@pytest.mark.parametrize("seed", range(200, 206))
+def test_every_invariant_holds_when_deployments_and_task_faults_meet_instance_churn(seed: int):
+    sim = ecssim.Simulation(load_scenario_dict(deployments_under_churn(seed)), seed=seed, check_invariants=True)
+    sim.run_until()
+    assert len(sim.result().deployments) >= 2
