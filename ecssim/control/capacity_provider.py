@@ -38,6 +38,7 @@ written when it changes.
 from __future__ import annotations
 
 from ..model.asg import PROVIDER_ATTRIBUTE
+from ..model.compaction import remap_dict
 from ..model.task import NO_INSTANCE, STOPPED, STOPPING, TASK_FAILED_TO_START, Task
 from ..model.timers import call_later
 from ..placement.pipeline import compiled_query
@@ -255,7 +256,7 @@ class CapacityProviderRuntime:
 
     def remap_slots(self, new_of) -> None:  # noqa: ANN001
         """The cluster dropped slots and renumbered the others (``model.compaction``): follow suit."""
-        self.drain_deadline = {int(new_of[s]): at for s, at in self.drain_deadline.items() if new_of[s] >= 0}
+        self.drain_deadline = remap_dict(self.drain_deadline, new_of)
 
     # ------------------------------------------------------------------ rows
     def _row(self, kind: str, value: float) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 
 from ..model.cluster import ACTIVE
+from ..model.compaction import remap_dict, remap_slots
 from ..model.task import HEALTHY, RUNNING, Task
 from ..placement.single import eligible_slots
 from .service import ServiceScheduler, next_delay
@@ -82,9 +83,9 @@ class DaemonScheduler(ServiceScheduler):
 
     def remap_slots(self, new_of) -> None:  # noqa: ANN001
         """The cluster dropped slots and renumbered the others (``model.compaction``): follow suit."""
-        self.by_slot = {int(new_of[s]): task for s, task in self.by_slot.items() if new_of[s] >= 0}
-        self.held = {int(new_of[s]) for s in self.held if new_of[s] >= 0}
-        self.retry_at = {int(new_of[s]): at for s, at in self.retry_at.items() if new_of[s] >= 0}
+        self.by_slot = remap_dict(self.by_slot, new_of)
+        self.held = set(remap_slots(self.held, new_of))
+        self.retry_at = remap_dict(self.retry_at, new_of)
 
     # ------------------------------------------------------------------ instance news
     def instance_registered(self, slot: int) -> None:

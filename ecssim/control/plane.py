@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from ..model.cluster import ACTIVE, DRAINING, INACTIVE, Cluster
+from ..model.compaction import remap_dict, remap_slots
 from ..model.fargate import (
     CAPACITY_UNAVAILABLE,
     FIRST_SLOT,
@@ -296,9 +297,8 @@ class ControlPlane:
                 for task in agent.tasks.values():
                     task.slot = new
         self.agents[:] = kept
-        self.draining_slots = {int(new_of[s]) for s in self.draining_slots if new_of[s] >= 0}
-        self.drain_listeners = {int(new_of[s]): listener for s, listener in self.drain_listeners.items()
-                                if new_of[s] >= 0}
+        self.draining_slots = set(remap_slots(self.draining_slots, new_of))
+        self.drain_listeners = remap_dict(self.drain_listeners, new_of)
 
     def drain_instance(self, slot: int, reason: str, incident: str = "") -> bool:
         """UpdateContainerInstancesState DRAINING (ecs-reference 5.3); False unless the instance was ACTIVE.

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from ..scenario.catalog import builtin_attributes, instance_type, registered_resources, task_eni_limit
 from .cluster import InstanceInfo
+from .compaction import remap_dict, remap_slots
 from .timers import call_later
 
 #: The attribute that keeps a capacity provider's tasks on its instances (see control.capacity_provider).
@@ -168,14 +169,11 @@ class AutoScalingGroup:
 
     def remap_slots(self, new_of) -> None:  # noqa: ANN001
         """The cluster dropped slots and renumbered the others (``model.compaction``): follow suit."""
-        def kept(slots):  # noqa: ANN001, ANN202
-            return [int(new_of[s]) for s in slots if new_of[s] >= 0]
-
-        self.slots = kept(self.slots)
-        self._live_slots = {az: dict.fromkeys(kept(slots)) for az, slots in self._live_slots.items()}
-        self.launched_at = {int(new_of[s]): at for s, at in self.launched_at.items() if new_of[s] >= 0}
-        self.retiring = set(kept(self.retiring))
-        self.scaling_in = set(kept(self.scaling_in))
+        self.slots = remap_slots(self.slots, new_of)
+        self._live_slots = {az: dict.fromkeys(remap_slots(slots, new_of)) for az, slots in self._live_slots.items()}
+        self.launched_at = remap_dict(self.launched_at, new_of)
+        self.retiring = set(remap_slots(self.retiring, new_of))
+        self.scaling_in = set(remap_slots(self.scaling_in, new_of))
 
     # ------------------------------------------------------------------ desired capacity
     def in_service(self) -> list[int]:
