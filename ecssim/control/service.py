@@ -165,6 +165,7 @@ class ServiceScheduler:
         #: (None otherwise, and always with a memberOf constraint): the plane skips the service on a
         #: registration while both still hold, since the check would find the same.
         self.balanced_for: tuple | None = None
+        self._member_of: tuple[tuple, bool] = ((), False)  # (constraints, whether one is memberOf)
         self.rebalanced_epoch = -1  # the plane's registration epoch when rebalanced_from was set
         self.replacing: dict[str, tuple[Task, str, str]] = {}  # id -> (task, stop reason, DRAIN | HEALTH)
         self.replaced_in_flight: set[str] = set()  # unhealthy tasks stopped stop-first, not yet STOPPED
@@ -778,11 +779,21 @@ class ServiceScheduler:
         running-task counts, so it is evaluated each time.
         """
         cluster = self.plane.cluster
-        if not any(kind == "memberOf" for kind, _rule in self.constraints):
+        if not self._has_member_of():
             return cluster.active_azs()
         infos = cluster.infos
         return tuple(sorted({infos[slot].az for slot in eligible_slots(cluster.view, self.constraints,
                                                                        self.group).tolist()}))
+
+    def _has_member_of(self) -> bool:
+        """Whether the primary deployment's constraints include a memberOf (asked on every balance
+        check: the answer is kept until the constraints change)."""
+        constraints = self.constraints
+        known, answer = self._member_of
+        if known is not constraints:
+            answer = any(kind == "memberOf" for kind, _rule in constraints)
+            self._member_of = (constraints, answer)
+        return answer
 
     def _count_in_az(self, task: Task, change: int) -> None:
         az = self.plane.cluster.infos[task.slot].az
@@ -829,7 +840,7 @@ class ServiceScheduler:
             return
         if max(per_az.values()) - min(per_az.values()) <= 1:
             # balanced: no AZ has 2 more than another, whatever has room (moves gives nothing)
-            if not any(kind == "memberOf" for kind, _rule in self.constraints):
+            if not self._has_member_of():
                 self.balanced_for = (azs, self.counts_version)
                 self.unsettle()
             return

@@ -32,6 +32,7 @@ import numpy as np
 
 from ecssim.placement.demand import TaskDemand
 from ecssim.placement.strategies import (
+    INSTANCE_FIELDS,
     DefaultServiceStrategy,
     Strategy,
     strategy_keys,
@@ -111,6 +112,8 @@ def _pick(
         if idx.size == 1 or kind == "random":
             break
         slots = task_slots[idx]
+        if kind == "spread" and field not in INSTANCE_FIELDS and _one_bucket(view, field, slots):
+            continue  # every key equal (AZ rebalancing picks within one AZ): no O(instances) totals
         keys = strategy_keys(kind, field, view, slots, counts, None)
         if keys is not None and kind == "binpack" and demand is not None:
             keys = keys + stopped[slots] * (demand.cpu if field == "cpu" else demand.memory_mib)
@@ -119,3 +122,14 @@ def _pick(
     if idx.size == 1:
         return int(idx[0])
     return int(idx[int(rng.random() * idx.size)])
+
+
+def _one_bucket(view: ClusterView, field: str, slots: np.ndarray) -> bool:
+    """All of ``slots`` have the same value of the spread's attribute (or all lack it), so the
+    rule's keys, one total per value, are all equal; also True when nobody has the attribute
+    (the rule's keys are then None)."""
+    entry = view.attributes.get(field[10:])
+    if entry is None:
+        return True
+    codes = entry[0][slots]
+    return bool(codes.min() == codes.max())

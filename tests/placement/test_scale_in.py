@@ -139,3 +139,15 @@ def test_group_unknown_to_view_uses_candidate_counts():
     slots = tasks_on([1, 2])
     picked = choose_tasks_to_stop(slots, 1, view, DEFAULT_SERVICE_STRATEGY, G, np.random.default_rng(0))
     assert slots[picked][0] == 1
+
+
+def test_spread_az_over_candidates_of_one_az_draws_as_random_does():
+    # AZ rebalancing stops tasks within one AZ: the spread rule keys them all alike, so the
+    # picks are the random rule's, draw for draw (the spread's totals are not even computed).
+    counts = [2, 3, 0, 1, 4]
+    view = az_view(counts, ["a", "b", "a", "b", "b"])
+    in_b = [0, 3, 0, 1, 4]  # the candidates: the tasks in AZ b only
+    for seed in range(5):
+        spread = stop(view, in_b, 4, [("spread", AZ), ("binpack", "memory")], seed=seed)
+        random = stop(view, in_b, 4, [("random", None)], seed=seed)
+        assert spread.tolist() == random.tolist()
