@@ -121,6 +121,13 @@ def _steal_s() -> float:
         return math.nan
 
 
+def medians_of(runs: list[dict]) -> dict:
+    """The median of each number over ``runs`` (lists, such as the weekly memory, are left out:
+    the median of an even number of lists would add them)."""
+    return {key: statistics.median(r[key] for r in runs) for key, value in runs[0].items()
+            if not isinstance(value, list)}
+
+
 def _child(scale: float, days: float, seed: int, write_csv: bool, summary_only: bool) -> dict:
     command = [sys.executable, __file__, "--one", "--scales", repr(scale), "--days", repr(days),
                "--seed", str(seed)]
@@ -186,7 +193,7 @@ def main() -> None:
     medians = []
     for position, scale in enumerate(scales):
         runs = [round_[position] for round_ in rounds]
-        med = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+        med = medians_of(runs)
         medians.append(med)
         print(f"scale {scale:g} ({med['fleet']:,.0f} instances, {days[0]:g} days), {args.repeats} runs (median):")
         print(f"  task lifecycles started {med['lifecycles']:,.0f}, instances launched {med['instances']:,.0f}, "
